@@ -1,0 +1,145 @@
+package zones
+
+import (
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/sitedns/sitedns/ordering"
+)
+
+// Snapshot is one compiled configuration: everything the packet path needs to
+// answer, in lookup tables built once. Immutable after construction, except
+// for the atomic counters it points to; safe for concurrent use. The server
+// holds it behind an atomic.Pointer and swaps it whole on reload.
+type Snapshot struct {
+	// Source is the config file the snapshot was compiled from ("" for the
+	// embedded demo config).
+	Source string
+	// Loaded is when the snapshot was compiled.
+	Loaded time.Time
+
+	// ClientSubnet says whether a valid EDNS Client Subnet option replaces the
+	// packet source as the client address ([server] client_subnet).
+	ClientSubnet bool
+	// Listen and MetricsListen are the [server] addresses from the config;
+	// flags override them. Used only at start-up: sockets are never re-bound.
+	Listen        []string
+	MetricsListen *string
+	// AXFRAllow lists the client prefixes allowed zone transfers.
+	AXFRAllow []netip.Prefix
+
+	// Sites maps a client address to a site index (0 = unknown).
+	Sites *ordering.Sites
+	// SiteNames[i] is the name of site i; SiteNames[0] is "unknown".
+	SiteNames []string
+	// SiteScope[i] is the scope index of site i, -1 when the site has none.
+	SiteScope []int
+	// ScopeNames[j] is the name of scope j.
+	ScopeNames []string
+
+	// Zones are the zones served, longest origin first.
+	Zones []*Zone
+
+	// Counters are the per-target and per-site counters the metrics collector
+	// reads. They come from the Counters registry given to Compile, so the same
+	// label set keeps its counter across reloads.
+	Counters SnapshotCounters
+}
+
+// SnapshotCounters lists every counter this snapshot bumps, with its labels,
+// for the metrics collector. Names and targets not in the snapshot are absent.
+type SnapshotCounters struct {
+	// AnswersFirst: sitedns_answers_first_total{zone,name,scope,target}.
+	AnswersFirst []LabeledCounter
+	// Netmask: sitedns_netmask_matches_total{zone,name,result}.
+	Netmask []LabeledCounter
+	// Site[i]: sitedns_site_queries_total{site=SiteNames[i]}.
+	Site []*atomic.Uint64
+}
+
+// LabeledCounter is a counter and its label values, in the order of the
+// metric's label names.
+type LabeledCounter struct {
+	Labels []string
+	C      *atomic.Uint64
+}
+
+// Zone is one authoritative zone.
+type Zone struct {
+	// Origin is the zone apex, lower case, fully qualified ("contoso.lab.").
+	Origin string
+	// SOA is the zone's SOA record.
+	SOA *dns.SOA
+	// NS is the apex NS RRset (may be empty).
+	NS []dns.RR
+	// Records counts the records in the zone (sitedns_zone_records).
+	Records int
+	// Nodes holds every owner name in the zone, lower case, fully qualified,
+	// including empty non-terminals (with no RRsets) and wildcard owners
+	// ("*.example.contoso.lab.").
+	Nodes map[string]*Node
+}
+
+// Node is one owner name.
+type Node struct {
+	// Name is the owner, lower case, fully qualified.
+	Name string
+	// Sets are the RRsets at this name, in type order. Empty for an empty
+	// non-terminal.
+	Sets []*RRset
+	// Cut is true for a delegation point (NS below the apex): the server
+	// answers with a referral from here and everything below.
+	Cut bool
+}
+
+// Set returns the RRset of type t at n, or nil.
+func (n *Node) Set(t uint16) *RRset {
+	for _, s := range n.Sets {
+		if s.Type == t {
+			return s
+		}
+	}
+	return nil
+}
+
+// RRset is the records of one type at one owner, as each scope sees them.
+type RRset struct {
+	Type uint16
+	// Default answers clients whose site has no scope of its own here.
+	Default *Answer
+	// ByScope[j] answers clients of scope j; nil entries fall back to Default.
+	// Shorter than the number of scopes when the tail is all nil.
+	ByScope []*Answer
+}
+
+// For returns the answer set for scope j (-1 = no scope).
+func (r *RRset) For(scope int) *Answer {
+	if scope >= 0 && scope < len(r.ByScope) && r.ByScope[scope] != nil {
+		return r.ByScope[scope]
+	}
+	return r.Default
+}
+
+// SiteAware reports whether the RRset answers some scope differently.
+func (r *RRset) SiteAware() bool { return len(r.ByScope) > 0 }
+
+// Answer is one answer set: the records one scope gets, how to order them,
+// and the counters to bump when they are handed out.
+type Answer struct {
+	// Scope is the scope name, "default" for the default set.
+	Scope string
+	// RRs are the records in zone order. Never reorder them: order through
+	// Order into a buffer of indices.
+	RRs []dns.RR
+	// Order is the compiled ordering of RRs.
+	Order *ordering.Set
+	// First[i] counts how often RRs[i] was handed out first
+	// (sitedns_answers_first_total). Never nil.
+	First []*atomic.Uint64
+	// Local and RemoteOnly count netmask ordering outcomes for A answers
+	// (sitedns_netmask_matches_total). Never nil.
+	Local, RemoteOnly *atomic.Uint64
+}
