@@ -1,0 +1,55 @@
+// Command sitedns is an authoritative DNS server that gives Exchange and
+// OCS/Lync clients site-aware answers, ordered the way Windows DNS orders
+// them. See README.md for usage.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: sitedns <command> [flags]
+
+commands:
+  serve     answer DNS queries (with no -config: the embedded contoso demo lab)
+  check     validate a config file and print a summary or every error
+  version   print the version
+  help      print this text
+
+Run "sitedns <command> -h" for the flags of a command.
+`
+
+// run is main without the process: it takes the arguments and streams and
+// returns the exit code, so tests can drive every subcommand in process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
+	case "check":
+		return runCheck(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "sitedns: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}

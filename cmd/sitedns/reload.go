@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/sitedns/sitedns/metrics"
+	"github.com/sitedns/sitedns/server"
+	"github.com/sitedns/sitedns/zones"
+)
+
+// reloader owns config reloads: SIGHUP, POST /-/reload and the file watch
+// all send it requests, and its one goroutine loads, validates and compiles
+// the config beside the serving snapshot, swapping only when it is good.
+// Serialising reloads in one goroutine means two triggers never race to
+// swap, and a caller can wait for the outcome of its own request.
+type reloader struct {
+	ld    loader
+	srv   *server.Server
+	stats *metrics.Stats
+	log   *zap.Logger
+	reqs  chan chan error
+}
+
+func newReloader(ld loader, srv *server.Server, stats *metrics.Stats, log *zap.Logger) *reloader {
+	return &reloader{ld: ld, srv: srv, stats: stats, log: log, reqs: make(chan chan error)}
+}
+
+var errStopped = errors.New("reload: server is shutting down")
+
+// reload asks for a reload and waits for its outcome.
+func (r *reloader) reload(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case r.reqs <- done:
+	case <-ctx.Done():
+		return errStopped
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return errStopped
+	}
+}
+
+func (r *reloader) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case done := <-r.reqs:
+			done <- r.once()
+		}
+	}
+}
+
+func (r *reloader) once() error {
+	start := time.Now()
+	snap, err := r.ld.load()
+	if err != nil {
+		r.stats.Reloaded(false, start)
+		r.log.Error("reload failed; still serving the previous config",
+			zap.String("config", r.ld.name()), zap.Error(err))
+		return err
+	}
+	r.srv.Swap(snap)
+	r.stats.Reloaded(true, snap.Loaded)
+	r.log.Info("reloaded", zap.String("config", r.ld.name()), zap.Duration("took", time.Since(start)))
+	return nil
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/sitedns/sitedns/metrics"
+	"github.com/sitedns/sitedns/server"
+	"github.com/sitedns/sitedns/zones"
+)
+
+const (
+	defaultListen        = "127.0.0.1:5300"
+	defaultMetricsListen = "127.0.0.1:9153"
+)
+
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+type serveFlags struct {
+	config          string
+	listen          listFlag
+	metricsListen   string
+	metricsSet      bool
+	logFormat       string
+	udpWorkers      int
+	lameduck        time.Duration
+	shutdownTimeout time.Duration
+}
+
+func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
+	f := &serveFlags{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.config, "config", "", "config file (default: the embedded contoso demo lab)")
+	fs.Var(&f.listen, "listen", "address to answer DNS on, UDP and TCP; repeatable (default [server] listen, else "+defaultListen+")")
+	fs.StringVar(&f.metricsListen, "metrics-listen", defaultMetricsListen, "address for /metrics, /-/healthy, /-/ready, /-/reload; empty: off")
+	fs.StringVar(&f.logFormat, "log-format", "console", "log format: console or json")
+	fs.IntVar(&f.udpWorkers, "udp-workers", 0, "UDP sockets (SO_REUSEPORT) per listen address (default: one per CPU)")
+	fs.DurationVar(&f.lameduck, "lameduck", 0, "on SIGTERM, report not-ready for this long before draining")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "deadline for answering in-flight queries on shutdown")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == "metrics-listen" {
+			f.metricsSet = true
+		}
+	})
+	if f.logFormat != "console" && f.logFormat != "json" {
+		return nil, fmt.Errorf("serve: -log-format %q: want console or json", f.logFormat)
+	}
+	return f, nil
+}
+
+func newLogger(format string, w io.Writer) *zap.Logger {
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	if format == "json" {
+		enc = zapcore.NewJSONEncoder(encCfg)
+	} else {
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), zap.InfoLevel))
+}
+
+// loader compiles the configured source: the file, or the embedded demo.
+type loader struct {
+	path     string
+	counters *zones.Counters
+}
+
+func (l loader) load() (*zones.Snapshot, error) {
+	if l.path == "" {
+		return zones.LoadDemo(l.counters)
+	}
+	return zones.Load(l.path, l.counters)
+}
+
+func (l loader) name() string {
+	if l.path == "" {
+		return "embedded demo config"
+	}
+	return l.path
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parseServeFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	log := newLogger(f.logFormat, stderr)
+	defer log.Sync() //nolint:errcheck // nothing to do about a failed flush of stderr
+
+	ld := loader{path: f.config, counters: zones.NewCounters()}
+	snap, err := ld.load()
+	if err != nil {
+		var list zones.Errors
+		if errors.As(err, &list) {
+			for _, e := range list {
+				fmt.Fprintln(stderr, e)
+			}
+		} else {
+			fmt.Fprintln(stderr, err)
+		}
+		return 1
+	}
+
+	listen := []string(f.listen)
+	if len(listen) == 0 {
+		listen = snap.Listen
+	}
+	if len(listen) == 0 {
+		listen = []string{defaultListen}
+	}
+	metricsAddr := f.metricsListen
+	if !f.metricsSet && snap.MetricsListen != nil {
+		metricsAddr = *snap.MetricsListen
+	}
+
+	stats := metrics.NewStats()
+	stats.Reloaded(true, snap.Loaded)
+	srv := server.New(server.Config{
+		Listen:     listen,
+		UDPWorkers: f.udpWorkers,
+		Logger:     log,
+		Stats:      stats,
+	}, snap)
+	if err := srv.Start(); err != nil {
+		log.Error("cannot listen", zap.Error(err))
+		return 1
+	}
+
+	var shuttingDown atomic.Bool
+	rl := newReloader(ld, srv, stats, log)
+	go rl.run(ctx)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				_ = rl.reload(ctx) // logged and counted by the reloader
+			}
+		}
+	}()
+
+	var httpSrv *http.Server
+	var metricsBound string
+	if metricsAddr != "" {
+		ver, rev, gover := buildInfo()
+		reg := metrics.NewRegistry(stats, srv.Snapshot, metrics.BuildInfo{Version: ver, Revision: rev, GoVersion: gover})
+		mux := metrics.NewMux(reg,
+			func() bool { return !shuttingDown.Load() && srv.Snapshot() != nil },
+			func() error { return rl.reload(ctx) })
+		ln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			log.Error("cannot listen for metrics", zap.String("addr", metricsAddr), zap.Error(err))
+			_ = srv.Shutdown(context.Background())
+			return 1
+		}
+		metricsBound = ln.Addr().String()
+		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener failed", zap.Error(err))
+			}
+		}()
+	}
+
+	log.Info("serving",
+		zap.String("config", ld.name()),
+		zap.Strings("dns", srv.Addrs()),
+		zap.String("metrics", metricsBound),
+		zap.String("version", versionString()))
+
+	<-ctx.Done()
+	shuttingDown.Store(true)
+	log.Info("shutting down", zap.Duration("lameduck", f.lameduck))
+	if f.lameduck > 0 {
+		time.Sleep(f.lameduck)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	defer cancel()
+	code := 0
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("shutdown", zap.Error(err))
+		code = 1
+	}
+	if httpSrv != nil {
+		_ = httpSrv.Shutdown(sctx)
+	}
+	log.Info("stopped")
+	return code
+}
