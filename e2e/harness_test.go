@@ -20,8 +20,8 @@ import (
 	"github.com/miekg/dns"
 )
 
-// binary is the sitedns binary built once for the package.
-var binary string
+// sitednsBin is the sitedns binary built once for the package.
+var sitednsBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "sitedns-e2e-")
@@ -29,8 +29,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "sitedns")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/sitedns")
+	sitednsBin = filepath.Join(dir, "sitedns")
+	build := exec.Command("go", "build", "-o", sitednsBin, "../cmd/sitedns")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building sitedns:", err)
@@ -71,7 +71,7 @@ type instance struct {
 func start(t *testing.T, args ...string) *instance {
 	t.Helper()
 	full := append([]string{"serve", "-listen", "127.0.0.1:0", "-metrics-listen", "127.0.0.1:0", "-log-format", "json"}, args...)
-	cmd := exec.Command(binary, full...)
+	cmd := exec.Command(sitednsBin, full...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -43,6 +43,10 @@ type serveFlags struct {
 	udpWorkers      int
 	lameduck        time.Duration
 	shutdownTimeout time.Duration
+	watch           bool
+	watchInterval   time.Duration
+	tcpIdle         time.Duration
+	tcpMaxConns     int
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -56,6 +60,10 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.IntVar(&f.udpWorkers, "udp-workers", 0, "UDP sockets (SO_REUSEPORT) per listen address (default: one per CPU)")
 	fs.DurationVar(&f.lameduck, "lameduck", 0, "on SIGTERM, report not-ready for this long before draining")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "deadline for answering in-flight queries on shutdown")
+	fs.BoolVar(&f.watch, "watch", false, "reload when the config file's content changes (polls; follows ConfigMap symlink swaps)")
+	fs.DurationVar(&f.watchInterval, "watch-interval", time.Second, "how often -watch looks at the config file")
+	fs.DurationVar(&f.tcpIdle, "tcp-idle-timeout", 10*time.Second, "close a TCP connection idle this long between queries")
+	fs.IntVar(&f.tcpMaxConns, "tcp-max-conns", 1000, "most TCP connections open at once; more are closed at accept")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -147,10 +155,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	stats := metrics.NewStats()
 	stats.Reloaded(true, snap.Loaded)
 	srv := server.New(server.Config{
-		Listen:     listen,
-		UDPWorkers: f.udpWorkers,
-		Logger:     log,
-		Stats:      stats,
+		Listen:         listen,
+		UDPWorkers:     f.udpWorkers,
+		TCPIdleTimeout: f.tcpIdle,
+		MaxTCPConns:    f.tcpMaxConns,
+		Logger:         log,
+		Stats:          stats,
 	}, snap)
 	if err := srv.Start(); err != nil {
 		log.Error("cannot listen", zap.Error(err))
@@ -174,6 +184,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			}
 		}
 	}()
+
+	if f.watch && f.config != "" {
+		go watch(ctx, f.config, f.watchInterval, func() { _ = rl.reload(ctx) }, log)
+	}
 
 	var httpSrv *http.Server
 	var metricsBound string

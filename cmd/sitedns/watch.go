@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// watch calls reload whenever the content of the file at path changes. It
+// polls instead of using inotify: a Kubernetes ConfigMap volume updates by
+// swapping a "..data" symlink, which a watch on the file itself never sees,
+// and one small read a second costs nothing next to the queries served.
+// Errors reading the file are logged once per change of error and retried;
+// a broken config is the reloader's business (it keeps the old snapshot).
+func watch(ctx context.Context, path string, every time.Duration, reload func(), log *zap.Logger) {
+	last, _ := digest(path)
+	var lastErr string
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		sum, err := digest(path)
+		if err != nil {
+			if err.Error() != lastErr {
+				log.Warn("watch: cannot read config", zap.String("config", path), zap.Error(err))
+				lastErr = err.Error()
+			}
+			continue
+		}
+		lastErr = ""
+		if sum != last {
+			last = sum
+			log.Info("watch: config changed, reloading", zap.String("config", path))
+			reload()
+		}
+	}
+}
+
+func digest(path string) ([sha256.Size]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	return sha256.Sum256(b), nil
+}
