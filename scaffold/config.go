@@ -1,0 +1,411 @@
+package scaffold
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// The sections of a zone, in the order they are written.
+const (
+	secApex = iota
+	secSIP
+	secEdge
+	secExchange
+	secCWA
+	secHosts
+	numSections
+)
+
+var sectionTitle = [numSections]string{
+	secApex: "Zone apex: SOA, name server, mail exchanger.",
+	secSIP: "OCS sign-in. Communicator asks for _sipinternaltls._tcp, _sipinternal._tcp (only if TCP\n" +
+		"is allowed) and _sip._tls in parallel and takes the first that answers, in that order;\n" +
+		"without SRV records it falls back to the A records sipinternal, sip, sipexternal.",
+	secEdge: "Edge, external names, the same for everyone. Remote users sign in through _sip._tls\n" +
+		"on 443; federated partners find the Access Edge through _sipfederationtls._tcp on 5061.",
+	secExchange: "Exchange. Outlook 2007/2010 outside the domain tries https://<domain>/autodiscover,\n" +
+		"then https://autodiscover.<domain>, then the _autodiscover._tcp SRV record (it uses\n" +
+		"targets on port 443 only). Inside, Outlook finds Autodiscover through the AD SCP.",
+	secCWA:   "Communicator Web Access. download.cwa and as.cwa (desktop sharing) are aliases of cwa.",
+	secHosts: "Server host names.",
+}
+
+var sectionName = [numSections]string{
+	secApex: "apex", secSIP: "OCS sign-in", secEdge: "Edge", secExchange: "Exchange",
+	secCWA: "Communicator Web Access", secHosts: "server host names",
+}
+
+// alignRR pads "TTL IN TYPE data" into columns.
+func alignRR(r string) string {
+	f := strings.SplitN(r, " ", 4)
+	if len(f) != 4 {
+		return r
+	}
+	return fmt.Sprintf("%4s %s %-5s %s", f[0], f[1], f[2], f[3])
+}
+
+// entry is one owner name and what each kind of client gets for it.
+type entry struct {
+	owner   string // FQDN
+	section int
+	comment string
+	// role and field say which answer named the owner, for collision errors.
+	role, field string
+	// plain are the records everyone gets (data after the owner:
+	// "300 IN A 10.1.1.10"); used when aware is false.
+	plain []string
+	aware bool
+	// internal[scope] is what clients of the scope get; def is what everyone
+	// else gets (nil: nothing, the name is internal only).
+	internal map[string][]string
+	def      []string
+}
+
+// zoneOut is one zone's entries, in the order they were added.
+type zoneOut struct {
+	origin  string
+	entries []*entry
+}
+
+// collision is two roles claiming one owner name.
+type collision struct{ field, name, msg string }
+
+// build lays out every record of the lab, zone by zone. It fails only when
+// two roles claim the same name.
+func build(l *Lab) ([]*zoneOut, *collision) {
+	zs := make([]*zoneOut, len(l.Zones))
+	byOrigin := map[string]*zoneOut{}
+	for i, z := range l.Zones {
+		zs[i] = &zoneOut{origin: z}
+		byOrigin[z] = zs[i]
+	}
+	owners := map[string]*entry{}
+	var clash *collision
+	add := func(e *entry) {
+		if clash != nil {
+			return
+		}
+		if prev, ok := owners[e.owner]; ok {
+			clash = &collision{field: e.field, name: e.owner,
+				msg: fmt.Sprintf("is both the %s and the %s; give them different names", prev.role, e.role)}
+			return
+		}
+		owners[e.owner] = e
+		z := byOrigin[l.ZoneOf(e.owner)]
+		z.entries = append(z.entries, e)
+	}
+	ttl := l.TTL
+	rr := func(typ, data string) string { return fmt.Sprintf("%d IN %s %s", ttl, typ, data) }
+	addrRR := func(ip netip.Addr) string {
+		if ip.Is4() {
+			return rr("A", ip.String())
+		}
+		return rr("AAAA", ip.String())
+	}
+	everyScope := func(recs []string) map[string][]string {
+		m := map[string][]string{}
+		for _, s := range l.Scopes {
+			m[s] = recs
+		}
+		return m
+	}
+	internalOnly := func(owner string, sec int, role, field, comment string, recs ...string) {
+		add(&entry{owner: owner, section: sec, role: role, field: field, comment: comment,
+			aware: true, internal: everyScope(recs)})
+	}
+	plain := func(owner string, sec int, role, field, comment string, recs ...string) {
+		add(&entry{owner: owner, section: sec, role: role, field: field, comment: comment, plain: recs})
+	}
+
+	// Apexes.
+	for _, z := range l.Zones {
+		recs := []string{fmt.Sprintf("3600 IN SOA %s. %s. %d 3600 600 86400 300", l.NS.FQDN, l.Hostmaster, l.Serial)}
+		if l.NS.Addr.IsValid() {
+			recs = append(recs, fmt.Sprintf("3600 IN NS %s.", l.NS.FQDN))
+		}
+		if l.Exchange != nil && contains(l.SMTPDomains, z) {
+			recs = append(recs, rr("MX", fmt.Sprintf("%d %s.", l.Exchange.MXPref, l.Exchange.Mail)))
+		}
+		plain(z, secApex, "zone apex", "sip_domains", "", recs...)
+	}
+
+	// OCS sign-in, per SIP domain.
+	pool := l.Pool
+	for _, d := range l.SIPDomains {
+		target := pool.FQDN
+		if !strings.HasSuffix(pool.FQDN, "."+d) {
+			// The SRV target must lie in the SIP domain itself.
+			target = "sipinternal." + d
+		}
+		internalOnly("_sipinternaltls._tcp."+d, secSIP, "internal sign-in SRV record", "sip_domains",
+			"Internal sign-in over TLS: exactly one SRV record, to the pool. Internal only.",
+			rr("SRV", "0 0 5061 "+target+"."))
+		if pool.AllowTCP {
+			internalOnly("_sipinternal._tcp."+d, secSIP, "internal sign-in SRV record (TCP)", "pool.allow_tcp",
+				"Internal sign-in over TCP (allow_tcp): internal clients only; external clients must use TLS.",
+				rr("SRV", "0 0 5060 "+target+"."))
+		}
+		internalOnly("sipinternal."+d, secSIP, "sipinternal fallback name", "sip_domains",
+			"Fallback A record for internal clients: the pool. Internal only.", addrRR(pool.Addr))
+		sip := &entry{owner: "sip." + d, section: secSIP, role: "sip name", field: "sip_domains", aware: true,
+			internal: everyScope([]string{addrRR(pool.Addr)})}
+		if l.Edge != nil {
+			sip.def = []string{addrRR(l.Edge.Access.Addr)}
+			sip.comment = "Split: inside, sip is the pool (automatic configuration; the pool certificate\n" +
+				"carries the name); outside, the Access Edge (the Edge certificate's subject name)."
+		} else {
+			sip.comment = "The pool, for internal clients (automatic configuration). Internal only: no Edge."
+		}
+		add(sip)
+		if l.Edge != nil {
+			plain("_sip._tls."+d, secEdge, "remote access SRV record", "edge.access", "",
+				rr("SRV", "0 0 443 sip."+d+"."))
+			plain("_sipfederationtls._tcp."+d, secEdge, "federation SRV record", "edge.access", "",
+				rr("SRV", "0 0 5061 sip."+d+"."))
+			plain("sipexternal."+d, secEdge, "sipexternal fallback name", "edge.access", "",
+				addrRR(l.Edge.Access.Addr))
+		}
+	}
+	if l.Edge != nil {
+		e := l.Edge
+		plain(e.WebConf.FQDN, secEdge, "Web Conferencing Edge name", "edge.webconf_name", "", addrRR(e.WebConf.Addr))
+		if e.AV.Addr.IsValid() {
+			plain(e.AV.FQDN, secEdge, "A/V Edge name", "edge.av_name", "", addrRR(e.AV.Addr))
+		}
+	}
+
+	// Exchange.
+	if x := l.Exchange; x != nil {
+		perScope := map[string][]string{}
+		for _, s := range l.Scopes {
+			cas := l.ScopeCAS(s)
+			if len(cas) == 0 {
+				cas = l.CAS() // no CAS of its own: any CAS, as Outlook would pick one
+			}
+			for _, c := range cas {
+				perScope[s] = append(perScope[s], addrRR(c.Addr))
+			}
+		}
+		var def []string
+		if x.External.IsValid() {
+			def = []string{addrRR(x.External)}
+		}
+		splitComment := "Split: clients in a site get the CAS of their own scope (netmask ordering puts\n" +
+			"the CAS of their own /24 first, round robin spreads the rest); everyone else gets\n" +
+			"the published address."
+		if def == nil {
+			splitComment = "Clients in a site get the CAS of their own scope. Internal only: no external address."
+		}
+		for _, d := range l.SMTPDomains {
+			add(&entry{owner: "autodiscover." + d, section: secExchange, role: "Autodiscover name", field: "smtp_domains",
+				comment: "Autodiscover for " + d + ".\n" + splitComment, aware: true, internal: perScope, def: def})
+			plain("_autodiscover._tcp."+d, secExchange, "Autodiscover SRV record", "smtp_domains", "",
+				rr("SRV", "0 0 443 "+x.Mail+"."))
+		}
+		add(&entry{owner: x.Mail, section: secExchange, role: "mail name (OWA, Outlook Anywhere, EWS)", field: "exchange.mail",
+			comment: "OWA, Outlook Anywhere and EWS; the MX and _autodiscover._tcp target. " + splitComment,
+			aware:   true, internal: perScope, def: def})
+		if x.Affinity {
+			for _, s := range l.Scopes {
+				cas := l.ScopeCAS(s)
+				if len(cas) == 0 {
+					continue
+				}
+				var recs []string
+				for _, c := range cas {
+					recs = append(recs, addrRR(c.Addr))
+				}
+				internalOnly("affinity"+strings.ToLower(s)+"."+l.PrimarySMTP(), secExchange,
+					"affinity name of scope "+s, "exchange.affinity_names",
+					fmt.Sprintf("Autodiscover site affinity for scope %s: set AutodiscoverServiceInternalUri of its CAS to\n"+
+						"https://affinity%s.%s/Autodiscover/Autodiscover.xml and AutodiscoverSiteScope to its\n"+
+						"sites. Round robin over the scope's CAS. Internal only.",
+						s, strings.ToLower(s), l.PrimarySMTP()),
+					recs...)
+			}
+		}
+	}
+
+	// CWA.
+	if w := l.CWA; w != nil {
+		e := &entry{owner: w.FQDN, section: secCWA, role: "CWA name", field: "cwa.name", aware: true,
+			internal: everyScope([]string{addrRR(w.Internal)})}
+		if w.External.IsValid() {
+			e.def = []string{addrRR(w.External)}
+			e.comment = "Split: the CWA server inside, the reverse proxy outside."
+		} else {
+			e.comment = "The CWA server. Internal only."
+		}
+		add(e)
+		for _, p := range []string{"download.", "as."} {
+			plain(p+w.FQDN, secCWA, "CWA desktop sharing alias", "cwa.name", "", rr("CNAME", w.FQDN+"."))
+		}
+	}
+
+	// Host names.
+	if l.NS.Addr.IsValid() {
+		plain(l.NS.FQDN, secHosts, "name server", "dns.nameserver", "", addrRR(l.NS.Addr))
+	}
+	internalOnly(pool.FQDN, secHosts, "pool FQDN", "pool.fqdn",
+		"The pool (its load balancer VIP, or the Standard Edition server). Internal only.", addrRR(pool.Addr))
+	if pool.WebFarmInternal != pool.FQDN {
+		internalOnly(pool.WebFarmInternal, secHosts, "internal web farm FQDN", "pool.web_farm_internal",
+			"Internal web farm FQDN (address book, group expansion, meeting content). Internal only.", addrRR(pool.Addr))
+	}
+	if pool.WebFarmExternal != "" && l.ReverseProxy != nil {
+		plain(pool.WebFarmExternal, secHosts, "external web farm FQDN", "pool.web_farm_external", "",
+			addrRR(l.ReverseProxy.Addr))
+	}
+	if l.Edge != nil {
+		internalOnly(l.Edge.Internal.FQDN, secHosts, "Edge internal FQDN", "edge.internal_fqdn",
+			"The Edge server's internal interface (next hop from the pool; A/V authentication). Internal only.",
+			addrRR(l.Edge.Internal.Addr))
+	}
+	for _, s := range l.Sites {
+		for _, c := range s.CAS {
+			internalOnly(c.FQDN, secHosts, "CAS "+c.Name, "site.cas.fqdn",
+				fmt.Sprintf("CAS %s in site %s. Internal only.", c.Name, s.Name), addrRR(c.Addr))
+		}
+	}
+	if clash != nil {
+		return nil, clash
+	}
+	return zs, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// relative returns owner relative to origin ("@" for the apex).
+func relative(owner, origin string) string {
+	if owner == origin {
+		return "@"
+	}
+	return strings.TrimSuffix(owner, "."+origin)
+}
+
+// Config returns the sitedns TOML configuration for the lab: sites, the
+// ordering settings and one zone per domain, commented.
+func Config(l *Lab) []byte {
+	zs, clash := build(l)
+	if clash != nil {
+		// Validate rejects colliding names; a Lab built by hand may not.
+		panic("scaffold: " + clash.name + " " + clash.msg)
+	}
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+
+	w("# sitedns configuration for the OCS 2007 R2 + Exchange 2007/2010 lab of %s.\n", strings.Join(l.Zones, ", "))
+	w("# Written by \"sitedns scaffold\" from %s. Check it after any edit with\n", l.Source)
+	w("#   sitedns check -config FILE\n#\n")
+	w("# Split DNS. Each [[site]] carries a scope (%s). A client whose address lies in a site's\n", strings.Join(l.Scopes, ", "))
+	w("# subnets gets the internal answers, the [zone.name.scope.<scope>] sets. Every other client (the\n")
+	w("# Internet, an unknown subnet) gets the [zone.name.default] set, or nothing where a name has no\n")
+	w("# default set: those names are internal only. Plain records are the same for everyone.\n")
+	w("#\n# The certificate names and the ports to open: sitedns scaffold -plan with the same answers.\n\n")
+
+	if len(l.Listen) > 0 {
+		w("[server]\nlisten = %s\n\n", quoteList(l.Listen))
+	} else {
+		w("# [server]\n")
+		if l.NS.Addr.IsValid() {
+			w("# listen = [%q]   # where the lab's clients send their queries; -listen overrides\n\n", netip.AddrPortFrom(l.NS.Addr, 53).String())
+		} else {
+			w("# listen = [\"0.0.0.0:53\"]   # where the lab's clients send their queries; -listen overrides\n\n")
+		}
+	}
+
+	w("# Windows Server 2003 DNS behaviour: netmask ordering (the records in the client's own /24\n")
+	w("# first, LocalNetPriority) then round robin. Also: round_robin, netmask_ordering, netmask,\n")
+	w("# remote_order, no_round_robin_types, ipv6_prefix; mode windows2000 or none.\n")
+	w("[ordering]\nmode = \"windows2003\"\n\n")
+
+	w("# Active Directory sites. A client's site is the longest match over all subnets.\n")
+	for _, s := range l.Sites {
+		w("[[site]]\nname = %q\n", s.Name)
+		subs := make([]string, len(s.Subnets))
+		for i, p := range s.Subnets {
+			subs[i] = p.String()
+		}
+		w("subnets = %s\nscope = %q\n", quoteList(subs), s.Scope)
+		for _, c := range s.CAS {
+			w("# CAS %s (%s, %s)\n", c.Name, c.FQDN, c.Addr)
+		}
+		w("\n")
+	}
+
+	comment := func(indent, text string) {
+		for _, line := range strings.Split(text, "\n") {
+			w("%s# %s\n", indent, line)
+		}
+	}
+	for _, z := range zs {
+		w("[[zone]]\norigin = %q\nrecords = [\n", z.origin)
+		width := 0
+		for _, e := range z.entries {
+			if !e.aware {
+				width = max(width, len(relative(e.owner, z.origin)))
+			}
+		}
+		for sec := 0; sec < numSections; sec++ {
+			first := true
+			for _, e := range z.entries {
+				if e.aware || e.section != sec {
+					continue
+				}
+				if first {
+					comment("  ", sectionTitle[sec])
+					first = false
+				}
+				if e.comment != "" {
+					comment("  ", e.comment)
+				}
+				for _, r := range e.plain {
+					w("  %q,\n", fmt.Sprintf("%-*s %s", width, relative(e.owner, z.origin), alignRR(r)))
+				}
+			}
+		}
+		w("]\n\n")
+		for sec := 0; sec < numSections; sec++ {
+			first := true
+			for _, e := range z.entries {
+				if !e.aware || e.section != sec {
+					continue
+				}
+				if first {
+					w("# --- %s: %s\n", z.origin, sectionName[sec])
+					first = false
+				}
+				if e.comment != "" {
+					comment("", e.comment)
+				}
+				w("[[zone.name]]\nname = %q\n", relative(e.owner, z.origin))
+				for _, s := range l.Scopes {
+					if recs := e.internal[s]; len(recs) > 0 {
+						w("[zone.name.scope.%s]\nrecords = %s\n", s, quoteList(recs))
+					}
+				}
+				if e.def != nil {
+					w("[zone.name.default]\nrecords = %s\n", quoteList(e.def))
+				}
+				w("\n")
+			}
+		}
+	}
+	return []byte(strings.TrimRight(b.String(), "\n") + "\n")
+}
+
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
