@@ -24,6 +24,7 @@ const usage = `usage: sitedns <command> [flags]
 commands:
   serve     answer DNS queries (with no -config: the embedded contoso demo lab)
   check     validate a config file and print a summary or every error
+  scaffold  write the config, certificate names and ports of an OCS + Exchange lab
   version   print the version
   help      print this text
 
@@ -42,6 +43,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "check":
 		return runCheck(args[1:], stdout, stderr)
+	case "scaffold":
+		return runScaffold(args[1:], os.Stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
