@@ -19,6 +19,7 @@ type Plan struct {
 // Certificate is one certificate to request.
 type Certificate struct {
 	Name        string   // what it is for ("Edge external interface")
+	Group       string   // certificates alike share notes ("Exchange CAS"); "" = Name
 	InstalledOn string   // where it goes
 	Subject     string   // the subject name (CN)
 	SANs        []string // subject alternative names, the subject first; empty: none
@@ -46,7 +47,7 @@ const (
 	srcRevProxy   = "OCS 2007 R2 lab guide, part 4: the reverse proxy bridges SSL to the internal web farm FQDN (the pool)"
 	srcOWAIM      = "Firewall requirements for integrating OCS and OWA: IIS on the CAS listens on TCP 5075 for the OCS pool"
 	srcOWAIMSetup = "Integrating OCS 2007 R2 with Exchange 2010 OWA: OWA signs in to the pool (IMPoolName) with the CAS certificate"
-	srcEdgeCerts  = "OCS 2007 R2 lab guide, part 5: three Edge certificates (internal interface, Access/Web Conferencing, A/V authentication)"
+	srcEdgeCerts  = "the Edge server carries three certificates: internal interface, Access/Web Conferencing, A/V authentication (OCS 2007 R2 lab guide, part 5)"
 	srcSANTable   = "Single SAN certificate for OCS/Exchange on ISA 2006: sip, webconf, av, revproxy, cwa, download.cwa, as.cwa, mail, autodiscover"
 	srcAutodisc   = "Configuring Exchange 2007 Autodiscover site affinity; KB 940881 (_autodiscover._tcp on 443)"
 	srcCWACA      = "CWA requires a Server 2003+ Enterprise Edition CA (a duplicated, version 2 Web Server template)"
@@ -73,7 +74,7 @@ func NewPlan(l *Lab) *Plan {
 		notes := []string{
 			"The subject name must be sip." + def + ": OCS requires the SRV domain to match the server name on the certificate (bb870404).",
 			"Federation, remote users and public IM connectivity need a certificate from a public CA.",
-			"One certificate for the Access Edge and the Web Conferencing Edge (" + srcEdgeCerts + ").",
+			"One certificate for both the Access Edge and the Web Conferencing Edge; " + srcEdgeCerts + ".",
 		}
 		if e.WebConf.Addr == e.Access.Addr {
 			notes = append(notes, fmt.Sprintf("Access and Web Conferencing share %s, so web conferencing listens on %d.", e.Access.Addr, e.WebConfPort))
@@ -83,7 +84,7 @@ func NewPlan(l *Lab) *Plan {
 		}
 		p.Certificates = append(p.Certificates, Certificate{
 			Name:        "Edge external (Access Edge + Web Conferencing Edge)",
-			InstalledOn: fmt.Sprintf("Edge server, external interface (%s, %s)", e.Access.Addr, e.WebConf.Addr),
+			InstalledOn: edgeExternal(e),
 			Subject:     e.Access.FQDN,
 			SANs:        sans,
 			Issuer:      "public CA",
@@ -151,6 +152,7 @@ func NewPlan(l *Lab) *Plan {
 				}
 				p.Certificates = append(p.Certificates, Certificate{
 					Name:        "Exchange CAS " + c.Name,
+					Group:       "Exchange CAS (each)",
 					InstalledOn: fmt.Sprintf("%s (%s, site %s)", c.FQDN, c.Addr, s.Name),
 					Subject:     x.Mail,
 					SANs:        sans,
@@ -255,6 +257,14 @@ func NewPlan(l *Lab) *Plan {
 	return p
 }
 
+// edgeExternal says where the Edge external certificate goes.
+func edgeExternal(e *Edge) string {
+	if e.WebConf.Addr == e.Access.Addr {
+		return fmt.Sprintf("Edge server, external interface: Access Edge and Web Conferencing Edge %s (web conferencing on %d)", e.Access.Addr, e.WebConfPort)
+	}
+	return fmt.Sprintf("Edge server, external interface: Access Edge %s, Web Conferencing Edge %s", e.Access.Addr, e.WebConf.Addr)
+}
+
 // mdEscape makes s safe in a Markdown table cell.
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
@@ -275,11 +285,17 @@ func (p *Plan) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdEscape(c.Name), mdEscape(c.InstalledOn), c.Subject, sans, mdEscape(c.Issuer))
 	}
 	b.WriteString("\n")
+	done := map[string]bool{}
 	for _, c := range p.Certificates {
-		if len(c.Notes) == 0 {
+		group := c.Group
+		if group == "" {
+			group = c.Name
+		}
+		if len(c.Notes) == 0 || done[group] {
 			continue
 		}
-		fmt.Fprintf(&b, "**%s**\n\n", c.Name)
+		done[group] = true
+		fmt.Fprintf(&b, "**%s**\n\n", group)
 		for _, n := range c.Notes {
 			fmt.Fprintf(&b, "- %s\n", n)
 		}
