@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -531,6 +532,7 @@ func (a *Answers) validate(loc *locator) (*Lab, error) {
 	}
 
 	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 		return nil, errs
 	}
 	// Names must not collide: each owner has one role.

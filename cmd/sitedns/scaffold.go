@@ -26,7 +26,7 @@ func runScaffold(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	lf.Register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "usage: sitedns scaffold -answers FILE [-o FILE] [-plan] [-plan-md FILE] [-plan-csv FILE]\n"+
-			"       sitedns scaffold -domain D -site NAME=SUBNET -pool FQDN=IP [-cas IP] [-edge-sip IP] ... \n"+
+			"       sitedns scaffold -domain D -site NAME=SUBNET -pool FQDN=IP [-cas IP] [-edge-sip IP] ...\n"+
 			"       sitedns scaffold            (on a terminal: asks)\n\nflags:\n")
 		fs.PrintDefaults()
 	}
@@ -103,12 +103,17 @@ func runScaffold(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// isTerminal reports whether r is an interactive terminal.
+// isTerminal reports whether r is an interactive terminal: a character
+// device other than the null device (a heuristic that needs no ioctl).
 func isTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	if !ok {
 		return false
 	}
 	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	null, err := os.Stat(os.DevNull)
+	return err != nil || !os.SameFile(st, null)
 }
