@@ -161,11 +161,15 @@ metadata:
     app.kubernetes.io/component: dns
 data:
 `)
+	header := b.Len()
 	s := string(config)
-	literal := strings.HasSuffix(s, "\n") && !strings.HasSuffix(s, "\n\n") && !strings.Contains(s, "\r")
+	// A literal block reads best; it cannot hold trailing blanks (editors
+	// drop them), a first line that starts with a blank, or CRs.
+	literal := strings.HasSuffix(s, "\n") && !strings.HasSuffix(s, "\n\n") &&
+		!strings.Contains(s, "\r") && !strings.HasPrefix(s, " ") && !strings.HasPrefix(s, "\t")
 	for _, line := range strings.Split(s, "\n") {
 		if strings.TrimRight(line, " \t") != line {
-			literal = false // a literal block would keep the blanks, but editors drop them
+			literal = false
 		}
 	}
 	if literal {
@@ -177,26 +181,34 @@ data:
 				b.WriteString("    " + line + "\n")
 			}
 		}
-	} else {
-		q, err := yaml.Marshal(map[string]string{configKey: s})
-		if err != nil {
-			return nil, err
+		if roundTrips(b.Bytes(), s) {
+			return b.Bytes(), nil
 		}
-		for _, line := range strings.SplitAfter(string(q), "\n") {
-			if line != "" {
-				b.WriteString("  " + line)
-			}
-		}
+		b.Truncate(header)
 	}
-	// Round trip: the manifest must hold exactly config.
-	obj, err := decodeStrict(b.Bytes())
+	q, err := yaml.Marshal(map[string]string{configKey: s})
 	if err != nil {
 		return nil, err
 	}
-	if got := obj.(*corev1.ConfigMap).Data[configKey]; got != s {
-		return nil, fmt.Errorf("rendered ConfigMap does not round-trip the config")
+	for _, line := range strings.SplitAfter(string(q), "\n") {
+		if line != "" {
+			b.WriteString("  " + line)
+		}
+	}
+	if !roundTrips(b.Bytes(), s) {
+		return nil, fmt.Errorf("rendered ConfigMap does not hold the config unchanged")
 	}
 	return b.Bytes(), nil
+}
+
+// roundTrips reports whether the ConfigMap manifest holds config unchanged.
+func roundTrips(manifest []byte, config string) bool {
+	obj, err := decodeStrict(manifest)
+	if err != nil {
+		return false
+	}
+	cm, ok := obj.(*corev1.ConfigMap)
+	return ok && cm.Data[configKey] == config
 }
 
 // podLabels are the labels every selector must match.
@@ -257,10 +269,10 @@ func TestKubernetesDeployment(t *testing.T) {
 	}
 
 	ports := map[string]corev1.ContainerPort{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p
+	}
 	t.Run("ports", func(t *testing.T) {
-		for _, p := range c.Ports {
-			ports[p.Name] = p
-		}
 		want := []corev1.ContainerPort{
 			{Name: "dns", ContainerPort: 53, Protocol: corev1.ProtocolUDP},
 			{Name: "dns-tcp", ContainerPort: 53, Protocol: corev1.ProtocolTCP},
@@ -650,5 +662,33 @@ func TestKustomizeBuild(t *testing.T) {
 				t.Errorf("kubectl kustomize %s: kinds %v, want %v", c.dir, kinds, c.kinds)
 			}
 		})
+	}
+}
+
+// TestRenderConfigMap pins that the generated ConfigMap holds any config
+// unchanged, in the literal block when it can.
+func TestRenderConfigMap(t *testing.T) {
+	for _, config := range []string{
+		"[server]\nlisten = [\"127.0.0.1:5300\"]\n\n# comment\n",
+		"no final newline",
+		"two final newlines\n\n",
+		"  leading blanks\nkey = 1\n",
+		"trailing blank \nkey = 1\n",
+		"crlf = 1\r\n",
+		"---\nkey = \"---\"\n",
+		"\ttab = 1\n",
+	} {
+		b, err := renderConfigMap([]byte(config))
+		if err != nil {
+			t.Errorf("%q: %v", config, err)
+			continue
+		}
+		if !roundTrips(b, config) {
+			t.Errorf("%q: does not round-trip:\n%s", config, b)
+		}
+	}
+	b, err := renderConfigMap([]byte("a = 1\n"))
+	if err != nil || !strings.Contains(string(b), configKey+": |\n    a = 1\n") {
+		t.Errorf("a plain config is not written as a literal block:\n%s", b)
 	}
 }
