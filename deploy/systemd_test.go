@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,7 +82,6 @@ func TestSystemdUnit(t *testing.T) {
 
 	t.Run("settings", func(t *testing.T) {
 		for _, want := range []struct{ key, value string }{
-			{"Type", "simple"},
 			{"DynamicUser", "yes"},
 			{"AmbientCapabilities", "CAP_NET_BIND_SERVICE"},
 			{"CapabilityBoundingSet", "CAP_NET_BIND_SERVICE"},
@@ -113,6 +113,15 @@ func TestSystemdUnit(t *testing.T) {
 		}
 		if got := values(unit["Install"], "WantedBy"); len(got) != 1 || got[0] != "multi-user.target" {
 			t.Errorf("[Install] WantedBy=%q, want multi-user.target", got)
+		}
+		switch typ := values(svc, "Type"); {
+		case slices.Equal(typ, []string{"simple"}), slices.Equal(typ, []string{"exec"}):
+		case slices.Equal(typ, []string{"notify"}):
+			if got := values(svc, "NotifyAccess"); !slices.Equal(got, []string{"main"}) {
+				t.Errorf("Type=notify with NotifyAccess=%q, want main", got)
+			}
+		default:
+			t.Errorf("Type=%q, want simple, exec, or notify (sitedns sends READY=1)", typ)
 		}
 		if got := values(svc, "User"); len(got) > 0 {
 			t.Errorf("User=%q set: DynamicUser=yes picks a transient user", got)
