@@ -1,6 +1,12 @@
 package ordering
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"sync/atomic"
+)
 
 // Mode selects which Windows DNS behaviour the ordering emulates.
 type Mode uint8
@@ -17,10 +23,30 @@ const (
 )
 
 // ParseMode parses "windows2003", "windows2000" or "none".
-func ParseMode(s string) (Mode, error) { panic("unimplemented") }
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "windows2003":
+		return Windows2003, nil
+	case "windows2000":
+		return Windows2000, nil
+	case "none":
+		return None, nil
+	}
+	return 0, fmt.Errorf("bad mode %q: want windows2003, windows2000 or none", s)
+}
 
 // String returns the config spelling of m.
-func (m Mode) String() string { panic("unimplemented") }
+func (m Mode) String() string {
+	switch m {
+	case Windows2003:
+		return "windows2003"
+	case Windows2000:
+		return "windows2000"
+	case None:
+		return "none"
+	}
+	return "Mode(" + strconv.Itoa(int(m)) + ")"
+}
 
 // RemoteOrder says what windows2003 does with the remote tier.
 type RemoteOrder uint8
@@ -33,38 +59,35 @@ const (
 )
 
 // ParseRemoteOrder parses "rotate" or "fixed".
-func ParseRemoteOrder(s string) (RemoteOrder, error) { panic("unimplemented") }
-
-// Netmask is the LocalNetPriorityNetMask: which part of an IPv4 address makes
-// a record "local" to a client. The zero value is not valid; use ParseNetmask
-// or DefaultNetmask.
-type Netmask struct {
-	bits     uint8 // prefix length, 0..32
-	classful bool  // 0xFFFFFFFF: class A/B/C by first octet
+func ParseRemoteOrder(s string) (RemoteOrder, error) {
+	switch s {
+	case "rotate":
+		return RemoteRotate, nil
+	case "fixed":
+		return RemoteFixed, nil
+	}
+	return 0, fmt.Errorf("bad remote order %q: want rotate or fixed", s)
 }
 
-// DefaultNetmask is 255.255.255.0 (/24, Windows 0x000000FF).
-func DefaultNetmask() Netmask { return Netmask{bits: 24} }
-
-// ParseNetmask accepts a dotted quad ("255.255.255.0"), a prefix length
-// ("/24") or the Windows registry form listing host bits ("0x000000FF" = /24,
-// "0x0000FFFF" = /16, "0x0000003F" = /26, "0xFFFFFFFF" = classful).
-func ParseNetmask(s string) (Netmask, error) { panic("unimplemented") }
-
-// Bits returns the prefix length applied to the IPv4 address a.
-func (m Netmask) Bits(a netip.Addr) int { panic("unimplemented") }
-
-// String returns m in its canonical "/N" (or "classful") form.
-func (m Netmask) String() string { panic("unimplemented") }
+// String returns the config spelling of o.
+func (o RemoteOrder) String() string {
+	switch o {
+	case RemoteRotate:
+		return "rotate"
+	case RemoteFixed:
+		return "fixed"
+	}
+	return "RemoteOrder(" + strconv.Itoa(int(o)) + ")"
+}
 
 // Policy holds the ordering settings of one answer set, resolved from the
 // server, zone and name levels of the config.
 type Policy struct {
 	Mode            Mode
-	RoundRobin      bool // RoundRobin registry value
-	NetmaskOrdering bool // LocalNetPriority registry value
-	Netmask         Netmask
-	IPv6Prefix      int // 0: AAAA records are never local; else the prefix length for AAAA
+	RoundRobin      bool    // RoundRobin registry value
+	NetmaskOrdering bool    // LocalNetPriority registry value
+	Netmask         Netmask // the zero value means DefaultNetmask
+	IPv6Prefix      int     // 0: AAAA records are never local; else the prefix length for AAAA
 	RemoteOrder     RemoteOrder
 }
 
@@ -77,48 +100,272 @@ func DefaultPolicy() Policy {
 // Set is the compiled ordering state of one answer set (one RRset as seen by
 // one scope). Immutable after construction, except for its atomic rotation
 // counter; safe for concurrent use.
+//
+// The rules, from KB 842197 and the Windows registry reference (DESIGN §2.4):
+//
+//   - windows2003, netmask ordering and round robin on: the records local to
+//     the client (same masked IPv4 network; same IPv6 prefix when IPv6Prefix
+//     is set) come first, rotated by one per query; the remote tier follows,
+//     rotated too (RemoteRotate) or in zone order (RemoteFixed). When no
+//     record is local, the whole set is rotated.
+//   - windows2003, round robin off (or rotate false for the record type):
+//     local tier first, both tiers in zone order.
+//   - windows2003, netmask ordering off: the whole set rotated, or in zone
+//     order when round robin is off too.
+//   - windows2000: local tier first, both tiers in zone order, whatever the
+//     RoundRobin setting, because the initial Windows 2000 release "can't
+//     natively use the netmask ordering feature and the round robin feature
+//     at the same time. If the netmask ordering feature is turned on, the
+//     answers are always provided to the clients in the same order." With
+//     netmask ordering off that limitation does not arise, so the whole set
+//     is rotated when round robin is on, as Windows 2000 did.
+//   - none: zone order.
+//
+// A rotation by tick t of a tier of n records starts at its record t mod n,
+// so every record of the tier is first exactly once in n consecutive ticks.
+//
+// Weights (windows2003 with round robin only) replace the plain rotation of
+// each tier by smooth weighted round robin: the tier starts with the next
+// record the precomputed schedule, restricted to the tier, names for the tick,
+// and continues with the other records of the tier in cyclic zone order. The
+// local tier is weighted too: weights exist to spread load by capacity, and a
+// site with a large and a small CAS wants that inside the site as much as
+// across sites; it also means a client whose network holds every record sees
+// exactly the order a client with no local record sees.
 type Set struct {
-	// implementation-defined
+	recs []record // the records in zone order; never reordered
+
+	netmask Netmask
+	v6bits  int
+
+	localOK     bool      // netmask ordering applies: ClientDependent
+	rotate      bool      // the order depends on the tick
+	remoteFixed bool      // the remote tier is never rotated
+	sched       *schedule // non-nil when weighted round robin applies
+
+	tick atomic.Uint64 // the per-set rotation counter
+}
+
+// record is the address of one record, decoded once so that the per-query
+// comparison is a few integer operations.
+type record struct {
+	fam    uint8  // 4 or 6; 0 when the record has no address
+	v4     uint32 // the IPv4 address when fam is 4
+	hi, lo uint64 // the IPv6 address when fam is 6
 }
 
 // NewSet compiles the ordering of n records. addrs[i] is the address of
 // record i, or the zero netip.Addr when record i is not an A/AAAA record
 // (such records are never local). rotate is false when the record type is in
-// no_round_robin_types. weights is nil or holds one positive weight per record.
+// no_round_robin_types. weights is nil or holds one positive weight per record,
+// at most MaxWeight in all.
+//
+// NewSet keeps no reference to addrs or weights. A zero p.Netmask means
+// DefaultNetmask. IPv4-mapped IPv6 record addresses are unmapped, since an
+// A record's address is what the comparison is about.
 func NewSet(p Policy, addrs []netip.Addr, rotate bool, weights []int) (*Set, error) {
-	panic("unimplemented")
+	if p.Mode > None {
+		return nil, fmt.Errorf("bad mode %s", p.Mode)
+	}
+	if p.RemoteOrder > RemoteFixed {
+		return nil, fmt.Errorf("bad remote order %s", p.RemoteOrder)
+	}
+	if p.IPv6Prefix < 0 || p.IPv6Prefix > 128 {
+		return nil, fmt.Errorf("bad ipv6 prefix %d: want 0 (off) to 128", p.IPv6Prefix)
+	}
+	s := &Set{
+		recs:        make([]record, len(addrs)),
+		netmask:     p.Netmask.norm(),
+		v6bits:      p.IPv6Prefix,
+		remoteFixed: p.RemoteOrder == RemoteFixed,
+	}
+	orderable := false
+	for i, a := range addrs {
+		a = a.Unmap()
+		switch {
+		case a.Is4():
+			s.recs[i] = record{fam: 4, v4: be32(a)}
+			orderable = true
+		case a.Is6():
+			hi, lo := be128(a)
+			s.recs[i] = record{fam: 6, hi: hi, lo: lo}
+			orderable = orderable || p.IPv6Prefix > 0
+		}
+	}
+
+	switch p.Mode {
+	case Windows2003:
+		s.localOK = p.NetmaskOrdering && orderable
+		s.rotate = p.RoundRobin && rotate
+	case Windows2000:
+		s.localOK = p.NetmaskOrdering && orderable
+		s.rotate = p.RoundRobin && rotate && !p.NetmaskOrdering
+	}
+	if len(addrs) < 2 {
+		s.rotate = false
+	}
+
+	if weights != nil {
+		sched, err := newSchedule(weights, len(addrs))
+		if err != nil {
+			return nil, err
+		}
+		if p.Mode == Windows2003 && s.rotate {
+			s.sched = sched
+		}
+	}
+	return s, nil
 }
 
 // Len returns the number of records in the set.
-func (s *Set) Len() int { panic("unimplemented") }
+func (s *Set) Len() int { return len(s.recs) }
+
+// ClientDependent reports whether the order can depend on the client address
+// (netmask ordering on and at least one record can be local to some client).
+// The server uses it to set the ECS scope.
+func (s *Set) ClientDependent() bool { return s.localOK }
 
 // Order writes a permutation of 0..Len()-1 into dst for a query from client
 // and advances the rotation counter by one. It returns how many records were
 // placed first because they are local to the client (0 when none). dst must
 // have room for Len() entries. Order never allocates.
-func (s *Set) Order(dst []int, client netip.Addr) (local int) { panic("unimplemented") }
+//
+// The counter is one atomic add per call, and none at all when the set never
+// rotates, so that sets in zone order cost no shared cache line.
+func (s *Set) Order(dst []int, client netip.Addr) (local int) {
+	var t uint64
+	if s.rotate {
+		t = s.tick.Add(1) - 1
+	}
+	return s.OrderAt(dst, client, t)
+}
 
 // OrderAt is Order at an explicit rotation tick; it does not touch the
-// counter. Tests and the fast path use it.
+// counter. Tests and the fast path use it. It is a pure function of its
+// arguments and the set, and never allocates.
 func (s *Set) OrderAt(dst []int, client netip.Addr, tick uint64) (local int) {
-	panic("unimplemented")
+	dst = dst[:len(s.recs)]
+	if s.localOK {
+		if k := s.clientKey(client); k.fam != 0 {
+			n := 0
+			for i := range s.recs {
+				if k.local(&s.recs[i]) {
+					n++
+				}
+			}
+			if n > 0 {
+				s.tiers(dst, &k, n, tick)
+				return n
+			}
+		}
+	}
+	s.whole(dst, tick)
+	return 0
 }
 
-// ClientDependent reports whether the order can depend on the client address
-// (netmask ordering on and at least one record can be local to some client).
-// The server uses it to set the ECS scope.
-func (s *Set) ClientDependent() bool { panic("unimplemented") }
-
-// Sites maps client addresses to sites by longest-prefix match. Immutable
-// after construction; safe for concurrent use.
-type Sites struct {
-	// implementation-defined
+// whole writes the order of a set with no local record: the whole set
+// rotated, or zone order.
+func (s *Set) whole(dst []int, tick uint64) {
+	start := 0
+	switch {
+	case s.sched != nil:
+		start = int(s.sched.seq[tick%uint64(len(s.sched.seq))])
+	case s.rotate:
+		start = int(tick % uint64(len(dst)))
+	}
+	j := 0
+	for i := start; i < len(dst); i++ {
+		dst[j] = i
+		j++
+	}
+	for i := 0; i < start; i++ {
+		dst[j] = i
+		j++
+	}
 }
 
-// NewSites builds the table. subnets[i] are the subnets of site i+1; site 0
-// is "unknown" (no match). It fails on a prefix listed for two sites.
-func NewSites(subnets [][]netip.Prefix) (*Sites, error) { panic("unimplemented") }
+// tiers writes the order of a set in which n records are local to the client
+// described by k: the local tier, then the remote tier, each first in zone
+// order and then rotated in place.
+func (s *Set) tiers(dst []int, k *clientKey, n int, tick uint64) {
+	li, ri := 0, n
+	for i := range s.recs {
+		if k.local(&s.recs[i]) {
+			dst[li] = i
+			li++
+		} else {
+			dst[ri] = i
+			ri++
+		}
+	}
+	if !s.rotate {
+		return
+	}
+	local, remote := dst[:n], dst[n:]
+	if s.sched != nil {
+		if len(local) > 1 {
+			rotateTo(local, s.sched.pick(local, true, tick))
+		}
+		if !s.remoteFixed && len(remote) > 1 {
+			rotateTo(remote, s.sched.pick(local, false, tick))
+		}
+		return
+	}
+	rotateLeft(local, int(tick%uint64(len(local))))
+	if !s.remoteFixed && len(remote) > 1 {
+		rotateLeft(remote, int(tick%uint64(len(remote))))
+	}
+}
 
-// Lookup returns the site of a (0 when none matches) and the length of the
-// prefix that matched (0 when none). It never allocates.
-func (s *Sites) Lookup(a netip.Addr) (site int, bits int) { panic("unimplemented") }
+// rotateLeft rotates a in place so that it starts with a[k].
+func rotateLeft(a []int, k int) {
+	if k == 0 {
+		return
+	}
+	slices.Reverse(a[:k])
+	slices.Reverse(a[k:])
+	slices.Reverse(a)
+}
+
+// rotateTo rotates a in place so that it starts with the value v, which a
+// must hold.
+func rotateTo(a []int, v int) {
+	rotateLeft(a, slices.Index(a, v))
+}
+
+// clientKey is a client address prepared for comparison with records.
+type clientKey struct {
+	fam      uint8 // 4 or 6; 0 when no record can be local to the client
+	v4, m4   uint32
+	hi, lo   uint64
+	mhi, mlo uint64
+}
+
+// clientKey prepares client: IPv4 (IPv4-mapped IPv6 unmapped) under the
+// set's netmask, IPv6 under IPv6Prefix when that is set.
+func (s *Set) clientKey(client netip.Addr) clientKey {
+	client = client.Unmap()
+	switch {
+	case client.Is4():
+		return clientKey{fam: 4, v4: be32(client), m4: mask32(s.netmask.Bits(client))}
+	case client.Is6() && s.v6bits > 0:
+		k := clientKey{fam: 6}
+		k.hi, k.lo = be128(client)
+		k.mhi, k.mlo = mask128(s.v6bits)
+		return k
+	}
+	return clientKey{}
+}
+
+// local reports whether r is local to the client k.
+func (k *clientKey) local(r *record) bool {
+	switch {
+	case r.fam != k.fam:
+		return false
+	case r.fam == 4:
+		return (r.v4^k.v4)&k.m4 == 0
+	case r.fam == 6:
+		return (r.hi^k.hi)&k.mhi == 0 && (r.lo^k.lo)&k.mlo == 0
+	}
+	return false
+}
