@@ -133,7 +133,12 @@ func DefaultPolicy() Policy {
 // across sites; it also means a client whose network holds every record sees
 // exactly the order a client with no local record sees.
 type Set struct {
-	recs []record // the records in zone order; never reordered
+	// v4[i] is the IPv4 address of record i, or noV4 when it has none: a
+	// value no IPv4 client key matches, so that an IPv4 client, the common
+	// case, is compared with one word per record and no branch on family.
+	v4 []uint64
+	// v6[i] is the IPv6 address of record i, if it has one.
+	v6 []record6
 
 	netmask Netmask
 	v6bits  int
@@ -146,12 +151,11 @@ type Set struct {
 	tick atomic.Uint64 // the per-set rotation counter
 }
 
-// record is the address of one record, decoded once so that the per-query
-// comparison is a few integer operations.
-type record struct {
-	fam    uint8  // 4 or 6; 0 when the record has no address
-	v4     uint32 // the IPv4 address when fam is 4
-	hi, lo uint64 // the IPv6 address when fam is 6
+// record6 is the IPv6 address of one record, decoded once so that the
+// per-query comparison is a few integer operations.
+type record6 struct {
+	ok     bool // the record has an IPv6 address
+	hi, lo uint64
 }
 
 // NewSet compiles the ordering of n records. addrs[i] is the address of
@@ -174,7 +178,7 @@ func NewSet(p Policy, addrs []netip.Addr, rotate bool, weights []int) (*Set, err
 		return nil, fmt.Errorf("bad ipv6 prefix %d: want 0 (off) to 128", p.IPv6Prefix)
 	}
 	s := &Set{
-		recs:        make([]record, len(addrs)),
+		v4:          make([]uint64, len(addrs)),
 		netmask:     p.Netmask.norm(),
 		v6bits:      p.IPv6Prefix,
 		remoteFixed: p.RemoteOrder == RemoteFixed,
@@ -182,14 +186,20 @@ func NewSet(p Policy, addrs []netip.Addr, rotate bool, weights []int) (*Set, err
 	orderable := false
 	for i, a := range addrs {
 		a = a.Unmap()
+		s.v4[i] = noV4
 		switch {
 		case a.Is4():
-			s.recs[i] = record{fam: 4, v4: be32(a)}
+			s.v4[i] = uint64(be32(a))
 			orderable = true
 		case a.Is6():
 			hi, lo := be128(a)
-			s.recs[i] = record{fam: 6, hi: hi, lo: lo}
-			orderable = orderable || p.IPv6Prefix > 0
+			if p.IPv6Prefix > 0 {
+				if s.v6 == nil {
+					s.v6 = make([]record6, len(addrs))
+				}
+				s.v6[i] = record6{ok: true, hi: hi, lo: lo}
+				orderable = true
+			}
 		}
 	}
 
@@ -218,7 +228,7 @@ func NewSet(p Policy, addrs []netip.Addr, rotate bool, weights []int) (*Set, err
 }
 
 // Len returns the number of records in the set.
-func (s *Set) Len() int { return len(s.recs) }
+func (s *Set) Len() int { return len(s.v4) }
 
 // ClientDependent reports whether the order can depend on the client address
 // (netmask ordering on and at least one record can be local to some client).
@@ -244,13 +254,21 @@ func (s *Set) Order(dst []int, client netip.Addr) (local int) {
 // counter. Tests and the fast path use it. It is a pure function of its
 // arguments and the set, and never allocates.
 func (s *Set) OrderAt(dst []int, client netip.Addr, tick uint64) (local int) {
-	dst = dst[:len(s.recs)]
+	dst = dst[:len(s.v4)]
 	if s.localOK {
 		if k := s.clientKey(client); k.fam != 0 {
 			n := 0
-			for i := range s.recs {
-				if k.local(&s.recs[i]) {
-					n++
+			if k.fam == 4 {
+				for _, v := range s.v4 {
+					if (v^k.v4)&k.m4 == 0 {
+						n++
+					}
+				}
+			} else {
+				for i := range s.v6 {
+					if s.local6(&k, i) {
+						n++
+					}
 				}
 			}
 			if n > 0 {
@@ -285,35 +303,67 @@ func (s *Set) whole(dst []int, tick uint64) {
 }
 
 // tiers writes the order of a set in which n records are local to the client
-// described by k: the local tier, then the remote tier, each first in zone
-// order and then rotated in place.
+// described by k: the local tier, then the remote tier. A plain rotation is
+// written in place in one pass; a weighted one needs the tiers first, so they
+// are written in zone order and then rotated in place.
 func (s *Set) tiers(dst []int, k *clientKey, n int, tick uint64) {
-	li, ri := 0, n
-	for i := range s.recs {
-		if k.local(&s.recs[i]) {
-			dst[li] = i
-			li++
-		} else {
-			dst[ri] = i
-			ri++
+	nr := len(dst) - n
+	ls, rs := 0, 0 // where each tier starts
+	if s.rotate && s.sched == nil {
+		ls = int(tick % uint64(n))
+		if !s.remoteFixed && nr > 1 {
+			rs = int(tick % uint64(nr))
 		}
 	}
-	if !s.rotate {
+	// Tier member j goes to position j-start, cyclically: writing each tier
+	// from its length minus its start rotates it left by start. (The two
+	// loops differ only in the test; one loop testing the family per record
+	// is measurably slower.)
+	li, ri := 0, n
+	if ls > 0 {
+		li = n - ls
+	}
+	if rs > 0 {
+		ri = n + nr - rs
+	}
+	if k.fam == 4 {
+		for i, v := range s.v4 {
+			if (v^k.v4)&k.m4 == 0 {
+				dst[li] = i
+				if li++; li == n {
+					li = 0
+				}
+			} else {
+				dst[ri] = i
+				if ri++; ri == len(dst) {
+					ri = n
+				}
+			}
+		}
+	} else {
+		for i := range s.v6 {
+			if s.local6(k, i) {
+				dst[li] = i
+				if li++; li == n {
+					li = 0
+				}
+			} else {
+				dst[ri] = i
+				if ri++; ri == len(dst) {
+					ri = n
+				}
+			}
+		}
+	}
+	if s.sched == nil {
 		return
 	}
 	local, remote := dst[:n], dst[n:]
-	if s.sched != nil {
-		if len(local) > 1 {
-			rotateTo(local, s.sched.pick(local, true, tick))
-		}
-		if !s.remoteFixed && len(remote) > 1 {
-			rotateTo(remote, s.sched.pick(local, false, tick))
-		}
-		return
+	if len(local) > 1 {
+		rotateTo(local, s.sched.pick(local, true, tick))
 	}
-	rotateLeft(local, int(tick%uint64(len(local))))
 	if !s.remoteFixed && len(remote) > 1 {
-		rotateLeft(remote, int(tick%uint64(len(remote))))
+		rotateTo(remote, s.sched.pick(local, false, tick))
 	}
 }
 
@@ -333,10 +383,13 @@ func rotateTo(a []int, v int) {
 	rotateLeft(a, slices.Index(a, v))
 }
 
+// noV4 is the v4 entry of a record without an IPv4 address.
+const noV4 = 1 << 32
+
 // clientKey is a client address prepared for comparison with records.
 type clientKey struct {
-	fam      uint8 // 4 or 6; 0 when no record can be local to the client
-	v4, m4   uint32
+	fam      uint8  // 4 or 6; 0 when no record can be local to the client
+	v4, m4   uint64 // IPv4 client and mask; m4 includes bit 32 to reject noV4
 	hi, lo   uint64
 	mhi, mlo uint64
 }
@@ -347,8 +400,8 @@ func (s *Set) clientKey(client netip.Addr) clientKey {
 	client = client.Unmap()
 	switch {
 	case client.Is4():
-		return clientKey{fam: 4, v4: be32(client), m4: mask32(s.netmask.Bits(client))}
-	case client.Is6() && s.v6bits > 0:
+		return clientKey{fam: 4, v4: uint64(be32(client)), m4: noV4 | uint64(mask32(s.netmask.Bits(client)))}
+	case client.Is6() && s.v6 != nil:
 		k := clientKey{fam: 6}
 		k.hi, k.lo = be128(client)
 		k.mhi, k.mlo = mask128(s.v6bits)
@@ -357,15 +410,9 @@ func (s *Set) clientKey(client netip.Addr) clientKey {
 	return clientKey{}
 }
 
-// local reports whether r is local to the client k.
-func (k *clientKey) local(r *record) bool {
-	switch {
-	case r.fam != k.fam:
-		return false
-	case r.fam == 4:
-		return (r.v4^k.v4)&k.m4 == 0
-	case r.fam == 6:
-		return (r.hi^k.hi)&k.mhi == 0 && (r.lo^k.lo)&k.mlo == 0
-	}
-	return false
+// local6 reports whether record i is local to the IPv6 client k. (An IPv4
+// client is compared through s.v4 directly, in the loops.)
+func (s *Set) local6(k *clientKey, i int) bool {
+	r := &s.v6[i]
+	return r.ok && (r.hi^k.hi)&k.mhi == 0 && (r.lo^k.lo)&k.mlo == 0
 }
