@@ -13,7 +13,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	order := make([]int, set.Len()) // once, reused across queries
+//	order := make([]int, set.Len()) // once per worker, reused across queries
 //	local := set.Order(order, client)
 //	// Write records addrs[order[0]], addrs[order[1]], ...; the first local
 //	// of them are in the client's network.

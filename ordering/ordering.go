@@ -15,8 +15,9 @@ const (
 	// Windows2003 splits address records into a local and a remote tier, rotates
 	// the local tier per query and puts it first (the default).
 	Windows2003 Mode = iota
-	// Windows2000 puts the local tier first and never rotates (the initial
-	// Windows 2000 release could not combine netmask ordering and round robin).
+	// Windows2000 puts the local tier first and never rotates while netmask
+	// ordering is on (the initial Windows 2000 release could not combine
+	// netmask ordering and round robin).
 	Windows2000
 	// None answers in zone order.
 	None
@@ -113,12 +114,13 @@ func DefaultPolicy() Policy {
 //   - windows2003, netmask ordering off: the whole set rotated, or in zone
 //     order when round robin is off too.
 //   - windows2000: local tier first, both tiers in zone order, whatever the
-//     RoundRobin setting, because the initial Windows 2000 release "can't
-//     natively use the netmask ordering feature and the round robin feature
-//     at the same time. If the netmask ordering feature is turned on, the
-//     answers are always provided to the clients in the same order." With
-//     netmask ordering off that limitation does not arise, so the whole set
-//     is rotated when round robin is on, as Windows 2000 did.
+//     RoundRobin setting and the record type (an SRV set included), because
+//     the initial Windows 2000 release "can't natively use the netmask
+//     ordering feature and the round robin feature at the same time. If the
+//     netmask ordering feature is turned on, the answers are always provided
+//     to the clients in the same order." With netmask ordering off that
+//     limitation does not arise, so the whole set is rotated when round
+//     robin is on, as Windows 2000 did.
 //   - none: zone order.
 //
 // A rotation by tick t of a tier of n records starts at its record t mod n,
