@@ -1,0 +1,413 @@
+package server
+
+import (
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+	"go.uber.org/zap"
+
+	"github.com/sitedns/sitedns/metrics"
+	"github.com/sitedns/sitedns/zones"
+)
+
+// Message size limits.
+const (
+	minUDPSize    = 512   // RFC 1035 §4.2.1; also the limit without EDNS
+	maxUDPSize    = 4096  // the largest UDP answer we send, whatever the client offers
+	maxTCPSize    = 65535 // RFC 1035 §4.2.2
+	advertiseSize = 1232  // the payload size our OPT advertises (DNS flag day 2020)
+)
+
+// scratch is the per-query state of one caller: reused across queries by a
+// UDP reader or a TCP connection, pooled for ServePacket. Never shared.
+type scratch struct {
+	req  dns.Msg
+	resp dns.Msg
+	res  resolution
+
+	// OPT of the response: optOn says the query had one.
+	opt     dns.OPT
+	optOn   bool
+	optDO   bool
+	ecsOn   bool // echo ECS
+	ecs     dns.EDNS0_LOCAL
+	ecsData []byte
+	options [1]dns.EDNS0
+}
+
+func newScratch() *scratch { return new(scratch) }
+
+// ServePacket answers the DNS message req received from src over t and
+// returns the response appended to dst[:0] (reusing dst's array when it is
+// large enough), or nil when the message gets no reply. It is the single
+// entry point of both transports and safe for concurrent use; it never
+// panics (a panic is recovered, logged and counted as DropPanic).
+//
+// Over metrics.UDP the response fits the client's EDNS payload size (512
+// bytes without EDNS, at most 4096); over metrics.TCP it may take 65535
+// bytes. An allowed zone transfer, which the server's own TCP connections
+// stream in several messages, is answered here as one message when the zone
+// fits in 65535 bytes, and SERVFAIL otherwise.
+//
+// What it answers, per DESIGN §2.1:
+//
+//   - Shorter than a header, or QR=1: no reply (DropMalformed, DropResponse).
+//   - A header followed by garbage, section counts that overrun the message,
+//     an OPT out of place or twice: FORMERR with the ID, and the question
+//     when it can be read.
+//   - Opcode other than QUERY: NOTIMP. QDCOUNT other than 1: FORMERR. EDNS
+//     version above 0: BADVERS. Class other than IN (CH included, so
+//     version.bind and id.server are not answered): REFUSED. AXFR and IXFR:
+//     REFUSED over UDP, and over TCP unless the packet source is in
+//     Snapshot.AXFRAllow; an allowed IXFR gets the full zone (RFC 1995 §4).
+//   - ANY: one RRset of the node (RFC 8482 §4.1).
+//
+// Truncation (RFC 2181 §9): when a response does not fit, the additional
+// section is dropped first (setting TC when it held referral glue); when it
+// still does not fit, the answer and authority sections are emptied and TC
+// set, keeping the question and the OPT, so that no partial RRset is ever
+// sent and the client retries over TCP.
+//
+// Client address: the packet source; when the snapshot enables
+// client_subnet and the query holds an ECS option, its address. A malformed
+// ECS option (RFC 7871 §6: unknown FAMILY, SOURCE beyond the family, SCOPE
+// not 0, address bytes other than ceil(SOURCE/8), bits set beyond SOURCE, or
+// two ECS options) gets FORMERR. With client_subnet off ECS is an unknown
+// option: ignored, never echoed.
+//
+// ECS scope (RFC 7871 §7.2.1, the longest relevant prefix of any RRset in the
+// answer section): for a site-aware RRset, the length of the site subnet the
+// client matched (the full address length for a client in no site); for a
+// set whose order can depend on the client (Set.ClientDependent), the
+// netmask-ordering prefix (/24 IPv4, /64 IPv6) whether or not a record was
+// local, since a client in another network could get a different order; the
+// longest of these, and 0 when nothing depended on the address, for negative
+// answers and referrals (§7.4), and for SOURCE 0. Additional records do not
+// count (§7.4).
+//
+// Metrics: Query once per query that parses, Response once per reply,
+// Observe per reply. The snapshot counters (answers first, netmask matches)
+// count answer-section RRsets actually delivered, so a truncated UDP answer
+// and its TCP retry count once; the site counter
+// (sitedns_site_queries_total) counts every query whose name is in one of
+// our zones, once, for the client's site.
+func (s *Server) ServePacket(dst, req []byte, src netip.AddrPort, t metrics.Transport) []byte {
+	sc := s.scratch.Get().(*scratch)
+	out, _, ok := s.serveSafe(sc, dst, req, src, t, time.Now(), false)
+	if ok {
+		s.scratch.Put(sc)
+	}
+	return out
+}
+
+// serveSafe is serve with panics recovered: ok is false after a panic, and
+// sc must then not be reused.
+func (s *Server) serveSafe(sc *scratch, dst, req []byte, src netip.AddrPort, t metrics.Transport, start time.Time, stream bool) (out []byte, xfr *zones.Zone, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.stats.drop(metrics.DropPanic)
+			s.log.Error("panic while answering a query; no answer sent",
+				zap.Any("panic", r), zap.Stringer("client", src), zap.Stack("stack"))
+			out, xfr, ok = nil, nil, false
+		}
+	}()
+	out, xfr = s.serve(sc, dst, req, src, t, start, stream)
+	return out, xfr, true
+}
+
+// serve answers one query (see ServePacket). With stream set, an allowed zone
+// transfer returns its zone instead of a response, for the caller to stream;
+// sc.req then holds the query.
+func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metrics.Transport, start time.Time, stream bool) ([]byte, *zones.Zone) {
+	if len(req) < headerLen {
+		s.stats.drop(metrics.DropMalformed)
+		return nil, nil
+	}
+	if req[2]&(flagQR>>8) != 0 {
+		s.stats.drop(metrics.DropResponse)
+		return nil, nil
+	}
+	w, err := scanQuery(req)
+	m := &sc.req
+	if err == nil {
+		// miekg/dns rejects some options it decodes (a short EXPIRE, a bad
+		// ECS family); we use none of them but ECS, which we read raw.
+		if err = m.Unpack(req); err != nil && w.opt.present && len(w.opt.rdata) > 0 {
+			err = m.Unpack(withoutOPTData(req, &w.opt))
+		}
+	}
+	if err != nil {
+		return s.formErr(sc, dst, req, &w, t, start), nil
+	}
+	if s.beforeAnswer != nil {
+		s.beforeAnswer()
+	}
+
+	resp := sc.begin(m, &w)
+	if len(m.Question) > 0 {
+		s.stats.query(t, m.Question[0].Qtype)
+	}
+	switch {
+	case m.Opcode != dns.OpcodeQuery:
+		return s.finish(sc, dst, dns.RcodeNotImplemented, t, start), nil
+	case w.qdcount != 1 || len(m.Question) != 1:
+		resp.Question = resp.Question[:0]
+		return s.finish(sc, dst, dns.RcodeFormatError, t, start), nil
+	case w.opt.present && w.opt.version > 0:
+		return s.finish(sc, dst, dns.RcodeBadVers, t, start), nil
+	}
+	snap := s.snap.Load()
+	if snap == nil {
+		return s.finish(sc, dst, dns.RcodeServerFailure, t, start), nil
+	}
+
+	client := src.Addr().Unmap()
+	var ecs ecsOption
+	if snap.ClientSubnet && w.opt.ecsCount > 0 {
+		e, ok := parseECS(w.opt.ecs)
+		if !ok || w.opt.ecsCount > 1 {
+			return s.finish(sc, dst, dns.RcodeFormatError, t, start), nil
+		}
+		ecs, client = e, e.client
+		sc.echoECS(e.raw, 0)
+	}
+
+	q := m.Question[0]
+	if q.Qclass != dns.ClassINET {
+		return s.finish(sc, dst, dns.RcodeRefused, t, start), nil
+	}
+	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
+		z := zoneAt(snap, strings.ToLower(q.Name))
+		if t != metrics.TCP || z == nil || !transferAllowed(snap, src.Addr()) {
+			return s.finish(sc, dst, dns.RcodeRefused, t, start), nil
+		}
+		if stream {
+			return nil, z
+		}
+		return s.transferOne(sc, dst, z, t, start), nil
+	}
+
+	res := &sc.res
+	resolve(res, snap, query{name: q.Name, qtype: q.Qtype, client: client, id: m.Id})
+	if sc.ecsOn && ecs.source != 0 {
+		sc.ecsData[3] = byte(res.scope)
+	}
+	if res.siteCounted {
+		if c := snap.Counters.Site; res.site < len(c) && c[res.site] != nil {
+			c[res.site].Add(1)
+		}
+	}
+
+	resp.Rcode = res.rcode
+	resp.Authoritative = res.aa
+	for i := range res.parts {
+		p := &res.parts[i]
+		var sec *[]dns.RR
+		switch p.sec {
+		case secAnswer:
+			sec = &resp.Answer
+		case secAuthority:
+			sec = &resp.Ns
+		default:
+			sec = &resp.Extra
+		}
+		if p.rr != nil {
+			*sec = append(*sec, p.rr)
+			continue
+		}
+		for _, j := range res.order[p.lo:p.hi] {
+			rr := p.ans.RRs[j]
+			if p.owner != "" {
+				rr = dns.Copy(rr)
+				rr.Header().Name = p.owner
+			}
+			*sec = append(*sec, rr)
+		}
+	}
+
+	limit := maxTCPSize
+	if t == metrics.UDP {
+		limit = udpLimit(&w.opt)
+	}
+	out, delivered := s.pack(sc, dst, limit, res.glue)
+	if delivered {
+		countDelivered(res)
+	}
+	s.done(sc.resp.Rcode, t, start)
+	return out, nil
+}
+
+// udpLimit is the largest UDP response the client takes: 512 without EDNS,
+// else its payload size, at least 512 and at most maxUDPSize.
+func udpLimit(o *wireOPT) int {
+	if !o.present {
+		return minUDPSize
+	}
+	return min(max(int(o.udpSize), minUDPSize), maxUDPSize)
+}
+
+// countDelivered bumps the snapshot counters of the answer-section RRsets of
+// a response that went out with its answer section.
+func countDelivered(res *resolution) {
+	for i := range res.parts {
+		p := &res.parts[i]
+		if !p.counted || p.hi == p.lo {
+			continue
+		}
+		a := p.ans
+		if first := res.order[p.lo]; first < len(a.First) && a.First[first] != nil {
+			a.First[first].Add(1)
+		}
+		if a.Order == nil || !a.Order.ClientDependent() || a.RRs[0].Header().Rrtype != dns.TypeA {
+			continue
+		}
+		c := a.RemoteOnly
+		if p.local > 0 {
+			c = a.Local
+		}
+		if c != nil {
+			c.Add(1)
+		}
+	}
+}
+
+// begin resets sc.resp as the reply to m: ID, opcode, RD and CD copied, QR
+// set, RA never, the question echoed as received; and notes the query's OPT.
+func (sc *scratch) begin(m *dns.Msg, w *wireQuery) *dns.Msg {
+	r := &sc.resp
+	clear(r.Answer)
+	clear(r.Ns)
+	clear(r.Extra)
+	r.MsgHdr = dns.MsgHdr{
+		Id:               m.Id,
+		Response:         true,
+		Opcode:           m.Opcode,
+		RecursionDesired: m.RecursionDesired,
+		CheckingDisabled: m.CheckingDisabled,
+	}
+	r.Compress = true
+	r.Question = r.Question[:0]
+	if len(m.Question) > 0 {
+		r.Question = append(r.Question, m.Question[0])
+	}
+	r.Answer, r.Ns, r.Extra = r.Answer[:0], r.Ns[:0], r.Extra[:0]
+	sc.optOn, sc.optDO, sc.ecsOn = w.opt.present, w.opt.do, false
+	return r
+}
+
+// echoECS makes the response carry the query's ECS option with scope.
+func (sc *scratch) echoECS(raw []byte, scope int) {
+	sc.ecsData = append(sc.ecsData[:0], raw...)
+	sc.ecsData[3] = byte(scope)
+	sc.ecsOn = true
+}
+
+// optRR returns the response's OPT record: version 0, our payload size, DO
+// echoed, and the ECS option when echoed. Unknown options are not echoed.
+func (sc *scratch) optRR() *dns.OPT {
+	o := &sc.opt
+	o.Hdr = dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT, Class: advertiseSize}
+	o.SetDo(sc.optDO)
+	o.Option = sc.options[:0]
+	if sc.ecsOn {
+		sc.ecs = dns.EDNS0_LOCAL{Code: optionECS, Data: sc.ecsData}
+		o.Option = append(o.Option, &sc.ecs)
+	}
+	return o
+}
+
+// pack packs sc.resp, with the OPT, into dst within limit bytes, truncating
+// as ServePacket describes. delivered reports whether the answer section
+// went out. A response that cannot be packed becomes SERVFAIL.
+func (s *Server) pack(sc *scratch, dst []byte, limit int, glue bool) (out []byte, delivered bool) {
+	r := &sc.resp
+	if sc.optOn {
+		r.Extra = append(r.Extra, sc.optRR())
+	}
+	out, err := r.PackBuffer(dst[:cap(dst)])
+	if err == nil && len(out) > limit {
+		extra := len(r.Extra)
+		if sc.optOn {
+			extra--
+		}
+		if extra > 0 {
+			r.Extra = r.Extra[:0]
+			if sc.optOn {
+				r.Extra = append(r.Extra, sc.optRR())
+			}
+			r.Truncated = glue
+			out, err = r.PackBuffer(dst[:cap(dst)])
+		}
+		if err == nil && len(out) > limit {
+			r.Truncated = true
+			r.Answer, r.Ns = r.Answer[:0], r.Ns[:0]
+			out, err = r.PackBuffer(dst[:cap(dst)])
+			if err == nil {
+				return out, false
+			}
+		}
+	}
+	if err != nil {
+		s.log.Error("cannot pack a response; answering SERVFAIL",
+			zap.Error(err), zap.String("question", questionString(r)))
+		r.Rcode = dns.RcodeServerFailure
+		r.Authoritative, r.Truncated = false, false
+		r.Answer, r.Ns, r.Extra = r.Answer[:0], r.Ns[:0], r.Extra[:0]
+		sc.ecsOn = false
+		if sc.optOn {
+			r.Extra = append(r.Extra, sc.optRR())
+		}
+		out, err = r.PackBuffer(dst[:cap(dst)])
+		if err != nil {
+			return nil, false
+		}
+		return out, false
+	}
+	return out, true
+}
+
+func questionString(r *dns.Msg) string {
+	if len(r.Question) == 0 {
+		return ""
+	}
+	return r.Question[0].String()
+}
+
+// finish packs a response with no records and rcode, and counts it.
+func (s *Server) finish(sc *scratch, dst []byte, rcode int, t metrics.Transport, start time.Time) []byte {
+	r := &sc.resp
+	r.Rcode = rcode
+	if rcode > 0xF && !sc.optOn {
+		r.Rcode = dns.RcodeFormatError // unreachable: extended rcodes come with an OPT
+	}
+	out, _ := s.pack(sc, dst, maxTCPSize, false)
+	s.done(r.Rcode, t, start)
+	return out
+}
+
+// done counts one reply.
+func (s *Server) done(rcode int, t metrics.Transport, start time.Time) {
+	s.stats.response(rcode)
+	s.stats.observe(t, time.Since(start))
+}
+
+// formErr answers a message that cannot be parsed: FORMERR with its ID, its
+// question when the first question can be read on its own, and an OPT when
+// the query's OPT was well formed.
+func (s *Server) formErr(sc *scratch, dst, req []byte, w *wireQuery, t metrics.Transport, start time.Time) []byte {
+	var m dns.Msg
+	m.Id = w.id
+	m.Opcode = int(w.bits>>11) & 0xF
+	m.RecursionDesired = w.bits&flagRD != 0
+	m.CheckingDisabled = w.bits&flagCD != 0
+	if w.qdcount == 1 && w.qEnd > 0 {
+		var q dns.Msg
+		if q.Unpack(questionOnly(req, w.qEnd)) == nil && len(q.Question) == 1 {
+			m.Question = q.Question
+		}
+	}
+	sc.begin(&m, w)
+	return s.finish(sc, dst, dns.RcodeFormatError, t, start)
+}

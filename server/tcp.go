@@ -1,0 +1,212 @@
+package server
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/sitedns/sitedns/metrics"
+)
+
+// tcpConn is one accepted TCP connection.
+type tcpConn struct {
+	c      *net.TCPConn
+	src    netip.AddrPort
+	prefix netip.Prefix // its client network when MaxTCPConnsPerPrefix is set
+
+	// mu guards stopped and the read deadline, so that Shutdown's deadline
+	// is never replaced by the connection's own.
+	mu      sync.Mutex
+	stopped bool
+}
+
+// setReadDeadline sets the read deadline unless Shutdown stopped reading.
+func (c *tcpConn) setReadDeadline(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.stopped {
+		_ = c.c.SetReadDeadline(t)
+	}
+}
+
+// stopReading makes reads that need the network fail from now on; data
+// already buffered is still read and answered.
+func (c *tcpConn) stopReading(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	_ = c.c.SetReadDeadline(now)
+}
+
+// acceptTCP accepts connections on l until Shutdown closes it.
+func (s *Server) acceptTCP(l *net.TCPListener) {
+	defer s.wg.Done()
+	var delay time.Duration
+	for {
+		c, err := l.AcceptTCP()
+		if err != nil {
+			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("TCP accept failed; retrying", zap.Error(err), zap.Duration("delay", delay))
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		s.admit(c)
+	}
+}
+
+// admit starts serving c, or closes it at once (with a reset, so that it
+// costs no TIME_WAIT state here) when a connection cap is reached.
+func (s *Server) admit(c *net.TCPConn) {
+	src := c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	tc := &tcpConn{c: c, src: src}
+	s.mu.Lock()
+	over := len(s.conns) >= s.cfg.MaxTCPConns
+	if !over && s.cfg.MaxTCPConnsPerPrefix > 0 {
+		tc.prefix = clientNetwork(src.Addr())
+		over = s.perPrefix[tc.prefix] >= s.cfg.MaxTCPConnsPerPrefix
+	}
+	if over || s.state != stateRunning {
+		s.mu.Unlock()
+		_ = c.SetLinger(0)
+		c.Close()
+		if over {
+			s.stats.drop(metrics.DropTCPLimit)
+		}
+		return
+	}
+	if tc.prefix.IsValid() {
+		s.perPrefix[tc.prefix]++
+	}
+	s.conns[tc] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.serveTCP(tc)
+}
+
+// clientNetwork is the network a per-prefix cap counts a client in: its /24
+// for IPv4, its /64 for IPv6.
+func clientNetwork(a netip.Addr) netip.Prefix {
+	a = a.Unmap()
+	bits := 64
+	if a.Is4() {
+		bits = 24
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
+
+// release forgets a finished connection.
+func (s *Server) release(tc *tcpConn) {
+	tc.c.Close()
+	s.mu.Lock()
+	delete(s.conns, tc)
+	if tc.prefix.IsValid() {
+		if s.perPrefix[tc.prefix]--; s.perPrefix[tc.prefix] <= 0 {
+			delete(s.perPrefix, tc.prefix)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// serveTCP answers the queries of one connection (RFC 7766): each message
+// framed by a two-byte length, several in flight, answered in the order they
+// came. The connection closes when the client sends nothing for
+// TCPIdleTimeout between messages, takes more than TCPReadTimeout to send a
+// message it started, sends a message shorter than a DNS header, or does not
+// take an answer within TCPIdleTimeout.
+func (s *Server) serveTCP(tc *tcpConn) {
+	defer s.wg.Done()
+	defer s.release(tc)
+	defer func() {
+		if r := recover(); r != nil {
+			s.stats.drop(metrics.DropPanic)
+			s.log.Error("panic serving a TCP connection; closing it",
+				zap.Any("panic", r), zap.Stringer("client", tc.src), zap.Stack("stack"))
+		}
+	}()
+
+	br := bufio.NewReaderSize(tc.c, 4096)
+	sc := newScratch()
+	in := make([]byte, 512)
+	out := make([]byte, 0, 2+4096)
+	var hdr [2]byte
+	for {
+		if br.Buffered() == 0 {
+			tc.setReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
+			if _, err := br.Peek(1); err != nil {
+				return
+			}
+		}
+		tc.setReadDeadline(time.Now().Add(s.cfg.TCPReadTimeout))
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			return
+		}
+		n := int(binary.BigEndian.Uint16(hdr[:]))
+		if n > cap(in) {
+			in = make([]byte, n)
+		}
+		in = in[:n]
+		if _, err := io.ReadFull(br, in); err != nil {
+			return
+		}
+		start := time.Now()
+		if n < headerLen {
+			// No ID to answer with, and no reason to think the next two
+			// bytes are a length: a client that sends this is broken.
+			s.stats.drop(metrics.DropMalformed)
+			return
+		}
+
+		resp, xfr, ok := s.serveSafe(sc, out[2:2], in, tc.src, metrics.TCP, start, true)
+		if !ok {
+			sc = newScratch()
+		}
+		if xfr != nil {
+			err := s.transferStream(sc, out[2:2], xfr, start, func(msg []byte) error {
+				var err error
+				out, err = s.writeFramed(tc, out, msg)
+				return err
+			})
+			if err != nil {
+				return
+			}
+			continue
+		}
+		if len(resp) == 0 {
+			continue
+		}
+		var err error
+		if out, err = s.writeFramed(tc, out, resp); err != nil {
+			return
+		}
+	}
+}
+
+// writeFramed writes msg with its length prefix in one write. msg normally
+// already sits in buf after two bytes of room (serve packs into buf[2:2]);
+// otherwise buf grows to hold it, and the grown buffer is returned for the
+// next answers.
+func (s *Server) writeFramed(tc *tcpConn, buf, msg []byte) ([]byte, error) {
+	n := len(msg)
+	if cap(buf) < 2+n || &buf[:2+n][2] != &msg[0] {
+		buf = make([]byte, 2+n)
+		copy(buf[2:], msg)
+	}
+	frame := buf[:2+n]
+	binary.BigEndian.PutUint16(frame, uint16(n))
+	_ = tc.c.SetWriteDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
+	_, err := tc.c.Write(frame)
+	return buf[:0], err
+}

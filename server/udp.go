@@ -1,0 +1,71 @@
+package server
+
+import (
+	"errors"
+	"net"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/sitedns/sitedns/metrics"
+)
+
+// maxUDPRead is the read buffer of a UDP reader: the largest datagram.
+const maxUDPRead = 65535
+
+// readUDP serves one UDP socket until Shutdown. Each socket of a listen
+// address has its own reader (SO_REUSEPORT spreads the clients over them by
+// their address and port), with its own buffers and per-query state reused
+// for every packet.
+//
+// It reads and writes one datagram per system call
+// (ReadFromUDPAddrPort/WriteToUDPAddrPort), which allocate nothing;
+// golang.org/x/net's ReadBatch and WriteBatch (recvmmsg/sendmmsg) would save
+// system calls under load but allocate a net.Addr per message.
+func (s *Server) readUDP(c *net.UDPConn) {
+	defer s.wg.Done()
+	for !s.udpLoop(c) {
+	}
+}
+
+// udpLoop is the read loop of readUDP. It returns true when the server shuts
+// down or the socket is closed, false after recovering from a panic, so that
+// readUDP starts it again.
+func (s *Server) udpLoop(c *net.UDPConn) (stopped bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.stats.drop(metrics.DropPanic)
+			s.log.Error("panic in the UDP reader; restarting it", zap.Any("panic", r), zap.Stack("stack"))
+			stopped = false
+		}
+	}()
+	sc := newScratch()
+	in := make([]byte, maxUDPRead)
+	out := make([]byte, 0, maxUDPRead+1)
+	failures := 0
+	for {
+		n, src, err := c.ReadFromUDPAddrPort(in)
+		if err != nil {
+			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return true
+			}
+			// Nothing a UDP read error says about one client should stop
+			// the others; back off only if the socket keeps failing.
+			if failures++; failures > 10 {
+				s.log.Warn("UDP read failing", zap.Error(err))
+				time.Sleep(10 * time.Millisecond)
+				failures = 0
+			}
+			continue
+		}
+		failures = 0
+		start := time.Now()
+		resp, _, ok := s.serveSafe(sc, out, in[:n], src, metrics.UDP, start, false)
+		if !ok {
+			sc = newScratch()
+		}
+		if len(resp) > 0 {
+			_, _ = c.WriteToUDPAddrPort(resp, src) // a lost reply is a lost datagram
+		}
+	}
+}
