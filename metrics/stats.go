@@ -179,7 +179,8 @@ func NewStats() *Stats { return new(Stats) }
 // Shard returns a new zeroed Stats whose counts are reported together with
 // s's: the collector of s sums s and every shard it handed out. Give each
 // worker its own shard to keep the hot counters off shared cache lines.
-// Reloaded on a shard records on s. Safe for concurrent use.
+// Reloaded on a shard records on s. A shard is never released: make one per
+// long-lived worker, not per connection. Safe for concurrent use.
 func (s *Stats) Shard() *Stats {
 	r := s.rootStats()
 	sh := &Stats{root: r}
