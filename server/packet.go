@@ -23,6 +23,7 @@ const (
 // scratch is the per-query state of one caller: reused across queries by a
 // UDP reader or a TCP connection, pooled for ServePacket. Never shared.
 type scratch struct {
+	st   stats // where this caller's counts go (a shard for a UDP reader)
 	req  dns.Msg
 	resp dns.Msg
 	res  resolution
@@ -37,7 +38,7 @@ type scratch struct {
 	options [1]dns.EDNS0
 }
 
-func newScratch() *scratch { return new(scratch) }
+func newScratch(st stats) *scratch { return &scratch{st: st} }
 
 // ServePacket answers the DNS message req received from src over t and
 // returns the response appended to dst[:0] (reusing dst's array when it is
@@ -107,7 +108,7 @@ func (s *Server) ServePacket(dst, req []byte, src netip.AddrPort, t metrics.Tran
 func (s *Server) serveSafe(sc *scratch, dst, req []byte, src netip.AddrPort, t metrics.Transport, start time.Time, stream bool) (out []byte, xfr *zones.Zone, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.stats.drop(metrics.DropPanic)
+			sc.st.drop(metrics.DropPanic)
 			s.log.Error("panic while answering a query; no answer sent",
 				zap.Any("panic", r), zap.Stringer("client", src), zap.Stack("stack"))
 			out, xfr, ok = nil, nil, false
@@ -122,11 +123,11 @@ func (s *Server) serveSafe(sc *scratch, dst, req []byte, src netip.AddrPort, t m
 // sc.req then holds the query.
 func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metrics.Transport, start time.Time, stream bool) ([]byte, *zones.Zone) {
 	if len(req) < headerLen {
-		s.stats.drop(metrics.DropMalformed)
+		sc.st.drop(metrics.DropMalformed)
 		return nil, nil
 	}
 	if req[2]&(flagQR>>8) != 0 {
-		s.stats.drop(metrics.DropResponse)
+		sc.st.drop(metrics.DropResponse)
 		return nil, nil
 	}
 	w, err := scanQuery(req)
@@ -147,7 +148,7 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 
 	resp := sc.begin(m, &w)
 	if len(m.Question) > 0 {
-		s.stats.query(t, m.Question[0].Qtype)
+		sc.st.query(t, m.Question[0].Qtype)
 	}
 	switch {
 	case m.Opcode != dns.OpcodeQuery:
@@ -235,7 +236,7 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 	if delivered {
 		countDelivered(res)
 	}
-	s.done(sc.resp.Rcode, t, start)
+	sc.done(sc.resp.Rcode, t, start)
 	return out, nil
 }
 
@@ -383,14 +384,14 @@ func (s *Server) finish(sc *scratch, dst []byte, rcode int, t metrics.Transport,
 		r.Rcode = dns.RcodeFormatError // unreachable: extended rcodes come with an OPT
 	}
 	out, _ := s.pack(sc, dst, maxTCPSize, false)
-	s.done(r.Rcode, t, start)
+	sc.done(r.Rcode, t, start)
 	return out
 }
 
 // done counts one reply.
-func (s *Server) done(rcode int, t metrics.Transport, start time.Time) {
-	s.stats.response(rcode)
-	s.stats.observe(t, time.Since(start))
+func (sc *scratch) done(rcode int, t metrics.Transport, start time.Time) {
+	sc.st.response(rcode)
+	sc.st.observe(t, time.Since(start))
 }
 
 // formErr answers a message that cannot be parsed: FORMERR with its ID, its

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,7 +136,7 @@ func New(cfg Config, snap *zones.Snapshot) *Server {
 		conns:     make(map[*tcpConn]struct{}),
 		perPrefix: make(map[netip.Prefix]int),
 	}
-	s.scratch.New = func() any { return newScratch() }
+	s.scratch.New = func() any { return newScratch(s.stats) }
 	s.snap.Store(snap)
 	return s
 }
@@ -214,10 +215,10 @@ func (s *Server) listen(addr string) (*listener, error) {
 
 // bind opens the UDP sockets, then the TCP listener on the UDP port. retry
 // reports whether a failure may go away with another ephemeral port.
-func (s *Server) bind(host, port string) (l *listener, retry bool, err error) {
+func (s *Server) bind(host, port string) (_ *listener, retry bool, err error) {
 	ctx := context.Background()
 	lc := net.ListenConfig{Control: reusePort}
-	l = &listener{}
+	l := &listener{}
 	defer func() {
 		if err != nil {
 			l.close()
@@ -232,7 +233,7 @@ func (s *Server) bind(host, port string) (l *listener, retry bool, err error) {
 		l.udp = append(l.udp, c)
 		if i == 0 {
 			ap := c.LocalAddr().(*net.UDPAddr).AddrPort()
-			port = fmt.Sprint(ap.Port())
+			port = strconv.Itoa(int(ap.Port()))
 			l.addr = net.JoinHostPort(host, port)
 		}
 		_ = c.SetReadBuffer(udpSocketBuffer) // best effort; the kernel caps it
@@ -325,6 +326,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // stats wraps the optional *metrics.Stats so the packet path needs no nil
 // checks of its own.
 type stats struct{ s *metrics.Stats }
+
+// shard returns stats counting into a shard of st's Stats, for one worker.
+func (st stats) shard() stats {
+	if st.s == nil {
+		return st
+	}
+	return stats{st.s.Shard()}
+}
 
 func (st stats) query(t metrics.Transport, qtype uint16) {
 	if st.s != nil {

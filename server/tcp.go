@@ -138,7 +138,7 @@ func (s *Server) serveTCP(tc *tcpConn) {
 	}()
 
 	br := bufio.NewReaderSize(tc.c, 4096)
-	sc := newScratch()
+	sc := newScratch(s.stats)
 	in := make([]byte, 512)
 	out := make([]byte, 0, 2+4096)
 	var hdr [2]byte
@@ -171,7 +171,7 @@ func (s *Server) serveTCP(tc *tcpConn) {
 
 		resp, xfr, ok := s.serveSafe(sc, out[2:2], in, tc.src, metrics.TCP, start, true)
 		if !ok {
-			sc = newScratch()
+			sc = newScratch(s.stats)
 		}
 		if xfr != nil {
 			err := s.transferStream(sc, out[2:2], xfr, start, func(msg []byte) error {

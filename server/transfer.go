@@ -72,7 +72,7 @@ func (s *Server) transferOne(sc *scratch, dst []byte, z *zones.Zone, t metrics.T
 	r.Authoritative = true
 	r.Answer = append(r.Answer[:0], rrs...)
 	out, _ := s.pack(sc, dst, maxTCPSize, false)
-	s.done(r.Rcode, t, start)
+	sc.done(r.Rcode, t, start)
 	return out
 }
 
@@ -106,6 +106,6 @@ func (s *Server) transferStream(sc *scratch, buf []byte, z *zones.Zone, start ti
 		}
 		err = write(out)
 	}
-	s.done(r.Rcode, metrics.TCP, start)
+	sc.done(r.Rcode, metrics.TCP, start)
 	return err
 }

@@ -24,22 +24,23 @@ const maxUDPRead = 65535
 // system calls under load but allocate a net.Addr per message.
 func (s *Server) readUDP(c *net.UDPConn) {
 	defer s.wg.Done()
-	for !s.udpLoop(c) {
+	st := s.stats.shard()
+	for !s.udpLoop(c, st) {
 	}
 }
 
 // udpLoop is the read loop of readUDP. It returns true when the server shuts
 // down or the socket is closed, false after recovering from a panic, so that
 // readUDP starts it again.
-func (s *Server) udpLoop(c *net.UDPConn) (stopped bool) {
+func (s *Server) udpLoop(c *net.UDPConn, st stats) (stopped bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.stats.drop(metrics.DropPanic)
+			st.drop(metrics.DropPanic)
 			s.log.Error("panic in the UDP reader; restarting it", zap.Any("panic", r), zap.Stack("stack"))
 			stopped = false
 		}
 	}()
-	sc := newScratch()
+	sc := newScratch(st)
 	in := make([]byte, maxUDPRead)
 	out := make([]byte, 0, maxUDPRead+1)
 	failures := 0
@@ -62,7 +63,7 @@ func (s *Server) udpLoop(c *net.UDPConn) (stopped bool) {
 		start := time.Now()
 		resp, _, ok := s.serveSafe(sc, out, in[:n], src, metrics.UDP, start, false)
 		if !ok {
-			sc = newScratch()
+			sc = newScratch(st)
 		}
 		if len(resp) > 0 {
 			_, _ = c.WriteToUDPAddrPort(resp, src) // a lost reply is a lost datagram
