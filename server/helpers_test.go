@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -292,4 +291,3 @@ func (l *lockedLog) String() string {
 	return l.b.String()
 }
 
-var _ = fmt.Sprint
