@@ -9,7 +9,6 @@ import (
 
 	"github.com/sitedns/sitedns/metrics"
 	"github.com/sitedns/sitedns/server"
-	"github.com/sitedns/sitedns/zones"
 )
 
 // reloader owns config reloads: SIGHUP, POST /-/reload and the file watch
