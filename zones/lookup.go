@@ -1,5 +1,7 @@
 package zones
 
+import "github.com/miekg/dns"
+
 // Kind is the outcome of a name lookup.
 type Kind uint8
 
@@ -8,6 +10,7 @@ const (
 	KindRefused Kind = iota
 	// KindAnswer: Set holds the answer. When the name owns a CNAME and the
 	// query type is not CNAME, Set is the CNAME RRset and the server chases it.
+	// For an ANY query Set is nil and Node.Sets holds the data.
 	KindAnswer
 	// KindNoData: the name exists (or is an empty non-terminal) without the type.
 	KindNoData
@@ -35,4 +38,89 @@ type Result struct {
 // 1034 §4.3.2: the zone with the longest matching origin, then delegations
 // above the name, the exact name, empty non-terminals, wildcards. It does not
 // chase CNAMEs (the server does, so it can stop at zone edges and loops).
-func (s *Snapshot) Lookup(qname string, qtype uint16) Result { panic("unimplemented") }
+// It never allocates: every map key is a substring of qname.
+func (s *Snapshot) Lookup(qname string, qtype uint16) Result {
+	z := s.zoneFor(qname)
+	if z == nil {
+		return Result{}
+	}
+	// end is where the origin starts in qname: names between end and the
+	// apex are below the apex.
+	end := len(qname) - len(z.Origin)
+	if z.hasCuts {
+		// Top down, from the label just below the apex to qname itself, so
+		// the highest cut wins.
+		for i := end - 1; i >= 0; i-- {
+			if i != 0 && qname[i-1] != '.' {
+				continue
+			}
+			n := z.Nodes[qname[i:]]
+			if n == nil || !n.Cut {
+				continue
+			}
+			if i == 0 && qtype == dns.TypeDS {
+				// The parent side of a cut answers DS (RFC 4035 §3.1.4.1).
+				return answerAt(z, n, qtype, false)
+			}
+			return Result{Zone: z, Kind: KindReferral, Node: n}
+		}
+	}
+	if n := z.Nodes[qname]; n != nil {
+		return answerAt(z, n, qtype, false)
+	}
+	// The closest encloser: strip labels from the left until a node exists;
+	// the apex always does.
+	for i := 0; i < end; i++ {
+		if qname[i] != '.' {
+			continue
+		}
+		ce := z.Nodes[qname[i+1:]]
+		if ce == nil {
+			continue
+		}
+		if ce.wild != nil {
+			return answerAt(z, ce.wild, qtype, true)
+		}
+		break
+	}
+	return Result{Zone: z, Kind: KindNXDomain}
+}
+
+// answerAt answers qtype from the sets at n.
+func answerAt(z *Zone, n *Node, qtype uint16, wild bool) Result {
+	r := Result{Zone: z, Node: n, Wildcard: wild, Kind: KindNoData}
+	if qtype == dns.TypeANY {
+		if len(n.Sets) > 0 {
+			r.Kind = KindAnswer
+		}
+		return r
+	}
+	if set := n.Set(qtype); set != nil {
+		r.Kind, r.Set = KindAnswer, set
+		return r
+	}
+	if set := n.Set(dns.TypeCNAME); set != nil {
+		r.Kind, r.Set = KindAnswer, set
+	}
+	return r
+}
+
+// zoneFor returns the zone with the longest origin containing qname.
+func (s *Snapshot) zoneFor(qname string) *Zone {
+	for _, z := range s.Zones {
+		o := z.Origin
+		switch {
+		case o == ".":
+			return z
+		case len(qname) == len(o):
+			if qname == o {
+				return z
+			}
+		case len(qname) > len(o):
+			if qname[len(qname)-len(o)-1] == '.' && qname[len(qname)-len(o):] == o {
+				return z
+			}
+		}
+	}
+	return nil
+}

@@ -81,6 +81,8 @@ type Zone struct {
 	// including empty non-terminals (with no RRsets) and wildcard owners
 	// ("*.example.contoso.lab.").
 	Nodes map[string]*Node
+
+	hasCuts bool // some node is a delegation: Lookup walks the ancestors
 }
 
 // Node is one owner name.
@@ -93,6 +95,8 @@ type Node struct {
 	// Cut is true for a delegation point (NS below the apex): the server
 	// answers with a referral from here and everything below.
 	Cut bool
+
+	wild *Node // the wildcard "*.<Name>", if any
 }
 
 // Set returns the RRset of type t at n, or nil.
@@ -137,9 +141,12 @@ type Answer struct {
 	// Order is the compiled ordering of RRs.
 	Order *ordering.Set
 	// First[i] counts how often RRs[i] was handed out first
-	// (sitedns_answers_first_total). Never nil.
+	// (sitedns_answers_first_total). Empty for sets whose first record picks
+	// nothing (a single record of a plain name, TXT, SOA…): counting them
+	// would only add series.
 	First []*atomic.Uint64
-	// Local and RemoteOnly count netmask ordering outcomes for A answers
-	// (sitedns_netmask_matches_total). Never nil.
+	// Local and RemoteOnly count netmask ordering outcomes
+	// (sitedns_netmask_matches_total). Nil unless the set holds A records
+	// and netmask ordering applies to it.
 	Local, RemoteOnly *atomic.Uint64
 }

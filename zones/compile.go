@@ -1,0 +1,561 @@
+package zones
+
+import (
+	"cmp"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/miekg/dns"
+
+	"github.com/sitedns/sitedns/ordering"
+)
+
+// compiler turns a decoded config into a Snapshot, collecting every problem
+// on the way rather than stopping at the first.
+type compiler struct {
+	file     string // the config's name in errors
+	dir      string // zone files are relative to it; "" forbids them
+	loc      *locator
+	counters *Counters
+	errs     Errors
+
+	scopes     map[string]int // scope name → index
+	scopeNames []string
+}
+
+// policy is an ordering policy resolved for one level of the config.
+type policy struct {
+	ordering.Policy
+	noRR []uint16 // no_round_robin_types
+}
+
+// record is one parsed record with where it came from.
+type record struct {
+	rr     dns.RR
+	weight int    // 0: none given
+	file   string // for errors
+	line   int
+}
+
+// nameSets is what the config says about one owner name.
+type nameSets struct {
+	plain  []record          // unscoped records, from the zone file, records, or a [[zone.name]] without scopes
+	scoped map[int][]record  // scope index → records, for a site-aware name
+	deflt  []record          // the default set of a site-aware name
+	aware  bool              // the name has [zone.name.scope.X] tables
+	pol    *policy           // the name's ordering, nil = the zone's
+	where  int               // line of its [[zone.name]], for errors
+	wfield string            // field prefix for errors
+	byType map[uint16]*RRset // filled by compileNode
+}
+
+func (c *compiler) compile(cfg *fileConfig) *Snapshot {
+	snap := &Snapshot{ClientSubnet: cfg.Server.ClientSubnet}
+	c.server(cfg, snap)
+	top := c.policy(policy{Policy: ordering.DefaultPolicy()}, cfg.Ordering, c.loc.table(c.loc.whole(), "ordering", 0), "ordering")
+	c.sites(cfg, snap)
+
+	seen := map[string]int{}
+	for i := range cfg.Zone {
+		zc := &cfg.Zone[i]
+		blk := c.loc.table(c.loc.whole(), "zone", i)
+		z := c.zone(zc, blk, top)
+		if z == nil {
+			continue
+		}
+		if j, dup := seen[z.Origin]; dup {
+			c.addf(c.loc.value(blk, "origin", zc.Origin), "zone", zc.Origin, "origin already served by zone %d", j+1)
+			continue
+		}
+		seen[z.Origin] = i
+		snap.Zones = append(snap.Zones, z)
+	}
+	if len(cfg.Zone) == 0 {
+		c.add(0, "zone", "", "no [[zone]]: nothing to serve")
+	}
+	// Longest origin first, so the first zone containing a name is its
+	// closest enclosing zone.
+	slices.SortStableFunc(snap.Zones, func(a, b *Zone) int {
+		return cmp.Compare(dns.CountLabel(b.Origin), dns.CountLabel(a.Origin))
+	})
+
+	snap.Counters.Site = make([]*atomic.Uint64, len(snap.SiteNames))
+	for i, n := range snap.SiteNames {
+		snap.Counters.Site[i] = c.counters.Get("site_queries", n)
+	}
+	return snap
+}
+
+// server compiles the [server] table.
+func (c *compiler) server(cfg *fileConfig, snap *Snapshot) {
+	blk := c.loc.table(c.loc.whole(), "server", 0)
+	for _, l := range cfg.Server.Listen {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			c.add(c.loc.value(blk, "listen", l), "server: listen", l, "want host:port")
+		}
+	}
+	snap.Listen = cfg.Server.Listen
+	if m := cfg.Server.MetricsListen; m != nil && *m != "" {
+		if _, _, err := net.SplitHostPort(*m); err != nil {
+			c.add(c.loc.value(blk, "metrics_listen", *m), "server: metrics_listen", *m, "want host:port, or \"\" for off")
+		}
+	}
+	snap.MetricsListen = cfg.Server.MetricsListen
+	for _, s := range cfg.Server.AXFRAllow {
+		p, err := parsePrefix(s)
+		if err != nil {
+			c.add(c.loc.value(blk, "axfr_allow", s), "server: axfr_allow", s, err.Error())
+			continue
+		}
+		snap.AXFRAllow = append(snap.AXFRAllow, p)
+	}
+}
+
+// parsePrefix accepts a prefix or a bare address (a /32 or /128).
+func parsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("not an address or prefix")
+		}
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("not a prefix (want e.g. 10.2.0.0/16)")
+	}
+	if p.Addr().Is4In6() {
+		if p.Bits() < 96 {
+			return netip.Prefix{}, fmt.Errorf("IPv4-mapped prefix shorter than /96")
+		}
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
+}
+
+// sites compiles the [[site]] tables: names, the prefix table and scopes.
+func (c *compiler) sites(cfg *fileConfig, snap *Snapshot) {
+	c.scopes = map[string]int{}
+	snap.SiteNames = []string{"unknown"}
+	snap.SiteScope = []int{-1}
+	names := map[string]int{}
+	owner := map[netip.Prefix]string{}
+	var subnets [][]netip.Prefix
+	for i, sc := range cfg.Site {
+		blk := c.loc.table(c.loc.whole(), "site", i)
+		field := fmt.Sprintf("site %q", sc.Name)
+		switch {
+		case sc.Name == "":
+			c.add(c.loc.key(blk, "name"), fmt.Sprintf("site %d: name", i+1), "", "missing")
+		case strings.EqualFold(sc.Name, "unknown"):
+			c.add(c.loc.value(blk, "name", sc.Name), field+": name", sc.Name, "reserved for clients in no site")
+		default:
+			if j, dup := names[sc.Name]; dup {
+				c.addf(c.loc.value(blk, "name", sc.Name), field+": name", sc.Name, "duplicate site (also site %d)", j+1)
+			}
+			names[sc.Name] = i
+		}
+		if len(sc.Subnets) == 0 {
+			c.add(c.loc.key(blk, "subnets"), field+": subnets", "", "a site needs at least one subnet")
+		}
+		var ps []netip.Prefix
+		for _, s := range sc.Subnets {
+			p, err := parsePrefix(s)
+			if err != nil {
+				c.add(c.loc.value(blk, "subnets", s), field+": subnets", s, err.Error())
+				continue
+			}
+			if o, ok := owner[p]; ok && o != sc.Name {
+				c.addf(c.loc.value(blk, "subnets", s), field+": subnets", s, "subnet %s is already site %q's", p, o)
+				continue
+			}
+			owner[p] = sc.Name
+			ps = append(ps, p)
+		}
+		subnets = append(subnets, ps)
+		scope := -1
+		if sc.Scope != "" {
+			if strings.EqualFold(sc.Scope, "default") {
+				c.add(c.loc.value(blk, "scope", sc.Scope), field+": scope", sc.Scope, "reserved: the default answer set is [zone.name.default]")
+			}
+			j, ok := c.scopes[sc.Scope]
+			if !ok {
+				j = len(c.scopeNames)
+				c.scopes[sc.Scope] = j
+				c.scopeNames = append(c.scopeNames, sc.Scope)
+			}
+			scope = j
+		}
+		snap.SiteNames = append(snap.SiteNames, sc.Name)
+		snap.SiteScope = append(snap.SiteScope, scope)
+	}
+	snap.ScopeNames = c.scopeNames
+	sites, err := ordering.NewSites(subnets)
+	if err != nil {
+		c.add(0, "site", "", err.Error())
+		return
+	}
+	snap.Sites = sites
+}
+
+// policy resolves an [ordering] table over base.
+func (c *compiler) policy(base policy, oc *orderingConfig, blk span, field string) policy {
+	p := base
+	if oc == nil {
+		return p
+	}
+	if oc.Mode != nil {
+		m, err := ordering.ParseMode(*oc.Mode)
+		if err != nil {
+			c.add(c.loc.value(blk, "mode", *oc.Mode), field+": mode", *oc.Mode, "want windows2003, windows2000 or none")
+		}
+		p.Mode = m
+	}
+	if oc.RoundRobin != nil {
+		p.RoundRobin = *oc.RoundRobin
+	}
+	if oc.NetmaskOrdering != nil {
+		p.NetmaskOrdering = *oc.NetmaskOrdering
+	}
+	if oc.Netmask != nil {
+		m, err := ordering.ParseNetmask(*oc.Netmask)
+		if err != nil {
+			c.add(c.loc.value(blk, "netmask", *oc.Netmask), field+": netmask", *oc.Netmask, err.Error())
+		}
+		p.Netmask = m
+	}
+	if oc.RemoteOrder != nil {
+		o, err := ordering.ParseRemoteOrder(*oc.RemoteOrder)
+		if err != nil {
+			c.add(c.loc.value(blk, "remote_order", *oc.RemoteOrder), field+": remote_order", *oc.RemoteOrder, "want rotate or fixed")
+		}
+		p.RemoteOrder = o
+	}
+	if oc.NoRoundRobinTypes != nil {
+		p.noRR = nil
+		for _, t := range *oc.NoRoundRobinTypes {
+			v, ok := dns.StringToType[strings.ToUpper(t)]
+			if !ok {
+				c.add(c.loc.value(blk, "no_round_robin_types", t), field+": no_round_robin_types", t, "unknown record type")
+				continue
+			}
+			p.noRR = append(p.noRR, v)
+		}
+	}
+	if oc.IPv6Prefix != nil {
+		v := *oc.IPv6Prefix
+		if v < 0 || v > 128 {
+			c.add(c.loc.key(blk, "ipv6_prefix"), field+": ipv6_prefix", fmt.Sprint(v), "want 0 (off) to 128")
+			v = 0
+		}
+		p.IPv6Prefix = v
+	}
+	return p
+}
+
+// zone compiles one [[zone]].
+func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
+	field := fmt.Sprintf("zone %q", zc.Origin)
+	if zc.Origin == "" {
+		c.add(c.loc.key(blk, "origin"), "zone: origin", "", "missing")
+		return nil
+	}
+	origin := strings.ToLower(dns.Fqdn(zc.Origin))
+	if _, ok := dns.IsDomainName(origin); !ok {
+		c.add(c.loc.value(blk, "origin", zc.Origin), field+": origin", zc.Origin, "not a domain name")
+		return nil
+	}
+	zpol := c.policy(top, zc.Ordering, c.loc.table(blk, "zone.ordering", 0), field+": ordering")
+	z := &Zone{Origin: origin, Nodes: map[string]*Node{}}
+	names := map[string]*nameSets{}
+	get := func(owner string) *nameSets {
+		ns := names[owner]
+		if ns == nil {
+			ns = &nameSets{}
+			names[owner] = ns
+		}
+		return ns
+	}
+	addPlain := func(r record, field string) {
+		owner := strings.ToLower(r.rr.Header().Name)
+		if !dns.IsSubDomain(origin, owner) {
+			c.addf(r.line, field, r.rr.String(), "owner %s is outside zone %s", r.rr.Header().Name, origin)
+			return
+		}
+		r.rr.Header().Name = owner
+		ns := get(owner)
+		ns.plain = append(ns.plain, r)
+	}
+
+	if zc.File != "" {
+		for _, r := range c.zoneFile(zc.File, origin, c.loc.value(blk, "file", zc.File), field) {
+			addPlain(r, "")
+		}
+	}
+	for k, s := range zc.Records {
+		line := c.loc.value(blk, "records", s)
+		rr, err := parseRecord(s, origin, "")
+		if err != nil {
+			c.addf(line, fmt.Sprintf("%s: records[%d]", field, k), s, "%v", err)
+			continue
+		}
+		addPlain(record{rr: rr, file: c.file, line: line}, fmt.Sprintf("%s: records[%d]", field, k))
+	}
+
+	nameBlk := blk
+	for k := range zc.Name {
+		nc := &zc.Name[k]
+		nb := c.loc.table(nameBlk, "zone.name", k)
+		c.name(nc, nb, origin, field, zpol, get)
+	}
+
+	for owner, ns := range names {
+		c.node(z, owner, ns, zpol)
+	}
+	c.apex(z, blk, field)
+	c.validate(z, names, field)
+	c.entsAndWildcards(z)
+	return z
+}
+
+// name compiles one [[zone.name]] into the name's sets.
+func (c *compiler) name(nc *nameConfig, blk span, origin, zfield string, zpol policy, get func(string) *nameSets) {
+	if nc.Name == "" {
+		c.add(c.loc.key(blk, "name"), zfield+": name", "", "missing")
+		return
+	}
+	owner := ownerName(nc.Name, origin)
+	field := fmt.Sprintf("%s: name %q", zfield, nc.Name)
+	line := c.loc.value(blk, "name", nc.Name)
+	if _, ok := dns.IsDomainName(owner); !ok {
+		c.add(line, field, nc.Name, "not a domain name")
+		return
+	}
+	if !dns.IsSubDomain(origin, owner) {
+		c.addf(line, field, nc.Name, "outside zone %s", origin)
+		return
+	}
+	ns := get(owner)
+	if ns.where != 0 {
+		c.addf(line, field, nc.Name, "name configured twice (also line %d)", ns.where)
+		return
+	}
+	ns.where, ns.wfield = line, field
+	if nc.Ordering != nil {
+		p := c.policy(zpol, nc.Ordering, c.loc.table(blk, "zone.name.ordering", 0), field+": ordering")
+		ns.pol = &p
+	}
+	parse := func(list []string, weights []int, sfield string, sblk span) []record {
+		if weights != nil && len(weights) != len(list) {
+			c.addf(c.loc.key(sblk, "weights"), sfield+": weights", "", "%d weights for %d records", len(weights), len(list))
+			weights = nil
+		}
+		var out []record
+		for i, s := range list {
+			l := c.loc.value(sblk, "records", s)
+			rr, err := parseRecord(s, origin, owner)
+			if err != nil {
+				c.addf(l, fmt.Sprintf("%s: records[%d]", sfield, i), s, "%v", err)
+				continue
+			}
+			r := record{rr: rr, file: c.file, line: l}
+			if weights != nil {
+				if weights[i] < 1 {
+					c.addf(c.loc.key(sblk, "weights"), sfield+": weights", fmt.Sprint(weights[i]), "a weight must be at least 1")
+				}
+				r.weight = weights[i]
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	if len(nc.Scope) == 0 {
+		if nc.Default != nil {
+			c.add(line, field+": default", "", "a default answer set needs at least one [zone.name.scope.X]; use records for a plain name")
+		}
+		ns.plain = append(ns.plain, parse(nc.Records, nc.Weights, field, blk)...)
+		return
+	}
+	ns.aware = true
+	ns.scoped = map[int][]record{}
+	if len(nc.Records) > 0 && nc.Default != nil {
+		c.add(c.loc.key(blk, "records"), field+": records", "", "both records and [zone.name.default] given; records is the default set of a site-aware name")
+	}
+	if nc.Default != nil {
+		ns.deflt = parse(nc.Default.Records, nc.Default.Weights, field+": default", c.loc.table(blk, "zone.name.default", 0))
+	} else {
+		ns.deflt = parse(nc.Records, nc.Weights, field, blk)
+	}
+	scopes := make([]string, 0, len(nc.Scope))
+	for s := range nc.Scope {
+		scopes = append(scopes, s)
+	}
+	slices.Sort(scopes)
+	for _, s := range scopes {
+		ac := nc.Scope[s]
+		sblk := c.loc.table(blk, "zone.name.scope."+s, 0)
+		if sblk.to == 0 {
+			sblk = c.loc.table(blk, "zone.name.scope."+quoteKey(s), 0)
+		}
+		j, ok := c.scopes[s]
+		if !ok {
+			c.addf(c.loc.key(sblk, "records"), field+": scope", s, "no [[site]] has scope %q (scopes: %s)", s, strings.Join(c.scopeNames, ", "))
+			continue
+		}
+		ns.scoped[j] = parse(ac.Records, ac.Weights, fmt.Sprintf("%s: scope %q", field, s), sblk)
+	}
+}
+
+// quoteKey is a TOML key as a quoted key, for scope names that need quoting.
+func quoteKey(s string) string { return `"` + s + `"` }
+
+// ownerName makes a [[zone.name]] name absolute: "@" is the origin, a name
+// ending in a dot is absolute, anything else is relative to the origin.
+func ownerName(name, origin string) string {
+	name = strings.ToLower(name)
+	switch {
+	case name == "@":
+		return origin
+	case strings.HasSuffix(name, "."):
+		return name
+	case origin == ".":
+		return name + "."
+	default:
+		return name + "." + origin
+	}
+}
+
+// parseRecord parses one record in zone-file syntax. With owner set, the
+// text has no owner of its own ("300 IN A 10.1.1.10").
+func parseRecord(s, origin, owner string) (dns.RR, error) {
+	if strings.ContainsAny(s, "\n\r") {
+		return nil, fmt.Errorf("one record per string, no line breaks")
+	}
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return nil, fmt.Errorf("empty record")
+	}
+	if strings.HasPrefix(t, "$") {
+		return nil, fmt.Errorf("directives belong in zone files")
+	}
+	if owner != "" {
+		t = owner + " " + t
+	}
+	zp := dns.NewZoneParser(strings.NewReader(t), origin, "")
+	zp.SetIncludeAllowed(false)
+	rr, ok := zp.Next()
+	if err := zp.Err(); err != nil {
+		return nil, cleanParseError(err)
+	}
+	if !ok || rr == nil {
+		return nil, fmt.Errorf("no record")
+	}
+	if _, more := zp.Next(); more {
+		return nil, fmt.Errorf("more than one record in one string")
+	}
+	if rr.Header().Class != dns.ClassINET {
+		return nil, fmt.Errorf("class %s: only IN is served", dns.ClassToString[rr.Header().Class])
+	}
+	return rr, nil
+}
+
+// cleanParseError drops the position miekg/dns adds for a one-line input
+// (the config error names the line).
+func cleanParseError(err error) error {
+	if pe, ok := err.(*dns.ParseError); ok {
+		msg := strings.TrimPrefix(pe.Error(), "dns: ")
+		if i := strings.Index(msg, ": at line:"); i >= 0 {
+			msg = msg[:i]
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	return err
+}
+
+// zoneFile reads an RFC 1035 zone file with $ORIGIN, $TTL and $INCLUDE.
+func (c *compiler) zoneFile(name, origin string, line int, field string) []record {
+	if c.dir == "" {
+		c.add(line, field+": file", name, "zone files are not allowed in this config")
+		return nil
+	}
+	path := name
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(c.dir, name)
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		c.add(line, field+": file", name, err.Error())
+		return nil
+	}
+	zp := dns.NewZoneParser(strings.NewReader(string(text)), origin, path)
+	zp.SetIncludeAllowed(true)
+	lines := newLocator(string(text))
+	var out []record
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		l := lines.record(rr, origin)
+		if rr.Header().Class != dns.ClassINET {
+			c.errs = append(c.errs, &Error{File: path, Line: l, Value: rr.String(), Msg: "only class IN is served"})
+			continue
+		}
+		out = append(out, record{rr: rr, file: path, line: l})
+	}
+	if err := zp.Err(); err != nil {
+		e := &Error{File: path, Msg: err.Error()}
+		if pe, ok := err.(*dns.ParseError); ok {
+			e.Msg = strings.TrimPrefix(pe.Error(), "dns: ")
+			e.Line = parseErrorLine(pe)
+			if i := strings.Index(e.Msg, ": at line:"); i >= 0 {
+				e.Msg = e.Msg[:i]
+			}
+		}
+		c.errs = append(c.errs, e)
+	}
+	return out
+}
+
+// parseErrorLine digs the line out of a miekg/dns ParseError's text.
+func parseErrorLine(pe *dns.ParseError) int {
+	s := pe.Error()
+	i := strings.Index(s, "at line: ")
+	if i < 0 {
+		return 0
+	}
+	n := 0
+	for _, ch := range s[i+len("at line: "):] {
+		if ch < '0' || ch > '9' {
+			break
+		}
+		n = n*10 + int(ch-'0')
+	}
+	return n
+}
+
+// record finds the line of a zone-file record, best effort: the first line
+// naming its owner (absolute or relative) and its type.
+func (l *locator) record(rr dns.RR, origin string) int {
+	h := rr.Header()
+	owner := strings.ToLower(h.Name)
+	rel := strings.TrimSuffix(strings.TrimSuffix(owner, origin), ".")
+	typ := dns.TypeToString[h.Rrtype]
+	for i, s := range l.lines {
+		f := strings.Fields(strings.ToLower(s))
+		if len(f) < 2 {
+			continue
+		}
+		if f[0] != owner && f[0] != rel && !(owner == origin && f[0] == "@") {
+			continue
+		}
+		for _, w := range f[1:] {
+			if strings.EqualFold(w, typ) {
+				return i + 1
+			}
+		}
+	}
+	return 0
+}

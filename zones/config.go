@@ -1,0 +1,68 @@
+package zones
+
+// The config file's schema, as decoded by BurntSushi/toml. Every table is
+// strict: a key not listed here is an error naming its line. Pointers mark
+// settings that are inherited when unset (ordering) or that distinguish "not
+// given" from "empty" (metrics_listen = "" turns the listener off).
+
+// fileConfig is a whole config file.
+type fileConfig struct {
+	Server   serverConfig    `toml:"server"`
+	Ordering *orderingConfig `toml:"ordering"`
+	Site     []siteConfig    `toml:"site"`
+	Zone     []zoneConfig    `toml:"zone"`
+}
+
+// serverConfig is the [server] table.
+type serverConfig struct {
+	Listen        []string `toml:"listen"`
+	MetricsListen *string  `toml:"metrics_listen"`
+	ClientSubnet  bool     `toml:"client_subnet"`
+	AXFRAllow     []string `toml:"axfr_allow"`
+}
+
+// orderingConfig is an [ordering] table at the top level, in a [[zone]] or in
+// a [[zone.name]]. Unset keys inherit from the enclosing level; the nearest
+// level that sets a key wins.
+type orderingConfig struct {
+	Mode              *string   `toml:"mode"`
+	RoundRobin        *bool     `toml:"round_robin"`
+	NetmaskOrdering   *bool     `toml:"netmask_ordering"`
+	Netmask           *string   `toml:"netmask"`
+	RemoteOrder       *string   `toml:"remote_order"`
+	NoRoundRobinTypes *[]string `toml:"no_round_robin_types"`
+	IPv6Prefix        *int      `toml:"ipv6_prefix"`
+}
+
+// siteConfig is one [[site]].
+type siteConfig struct {
+	Name    string   `toml:"name"`
+	Subnets []string `toml:"subnets"`
+	Scope   string   `toml:"scope"`
+}
+
+// zoneConfig is one [[zone]].
+type zoneConfig struct {
+	Origin   string          `toml:"origin"`
+	File     string          `toml:"file"`
+	Records  []string        `toml:"records"`
+	Ordering *orderingConfig `toml:"ordering"`
+	Name     []nameConfig    `toml:"name"`
+}
+
+// nameConfig is one [[zone.name]]: a name with its own ordering settings,
+// weights, or answer sets per scope.
+type nameConfig struct {
+	Name     string                 `toml:"name"`
+	Records  []string               `toml:"records"`
+	Weights  []int                  `toml:"weights"`
+	Ordering *orderingConfig        `toml:"ordering"`
+	Scope    map[string]answersConf `toml:"scope"`
+	Default  *answersConf           `toml:"default"`
+}
+
+// answersConf is the answer set of one scope, or the default one.
+type answersConf struct {
+	Records []string `toml:"records"`
+	Weights []int    `toml:"weights"`
+}

@@ -1,0 +1,298 @@
+package zones
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/miekg/dns"
+
+	"github.com/sitedns/sitedns/ordering"
+)
+
+// node compiles the sets of one owner name into z.
+func (c *compiler) node(z *Zone, owner string, ns *nameSets, zpol policy) {
+	pol := zpol
+	if ns.pol != nil {
+		pol = *ns.pol
+	}
+	byType := func(rs []record) map[uint16][]record {
+		m := map[uint16][]record{}
+		for _, r := range rs {
+			t := r.rr.Header().Rrtype
+			m[t] = append(m[t], r)
+		}
+		return m
+	}
+	plain := byType(ns.plain)
+	deflt := byType(ns.deflt)
+	scoped := make(map[int]map[uint16][]record, len(ns.scoped))
+	aware := map[uint16]bool{}
+	for t := range deflt {
+		aware[t] = true
+	}
+	for j, rs := range ns.scoped {
+		scoped[j] = byType(rs)
+		for t := range scoped[j] {
+			aware[t] = true
+		}
+	}
+	n := &Node{Name: owner}
+	for t, rs := range plain {
+		if aware[t] {
+			c.addf(rs[0].line, ns.wfield, owner, "%s records both in the zone and in the name's scopes; give them in one place", dns.TypeToString[t])
+			continue
+		}
+		n.Sets = append(n.Sets, &RRset{Type: t, Default: c.answer(z, owner, "default", rs, pol, false)})
+	}
+	for t := range aware {
+		set := &RRset{Type: t, ByScope: make([]*Answer, len(c.scopeNames))}
+		if rs := deflt[t]; len(rs) > 0 {
+			set.Default = c.answer(z, owner, "default", rs, pol, true)
+		}
+		for j, m := range scoped {
+			if rs := m[t]; len(rs) > 0 {
+				set.ByScope[j] = c.answer(z, owner, c.scopeNames[j], rs, pol, true)
+			}
+		}
+		for len(set.ByScope) > 0 && set.ByScope[len(set.ByScope)-1] == nil {
+			set.ByScope = set.ByScope[:len(set.ByScope)-1]
+		}
+		n.Sets = append(n.Sets, set)
+	}
+	if len(n.Sets) == 0 && ns.where != 0 && len(ns.plain) == 0 {
+		c.add(ns.where, ns.wfield, owner, "no records for this name")
+	}
+	slices.SortFunc(n.Sets, func(a, b *RRset) int { return cmp.Compare(a.Type, b.Type) })
+	z.Nodes[owner] = n
+}
+
+// answer compiles one answer set: deduplicated records, their ordering and
+// their counters.
+func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy, aware bool) *Answer {
+	var rrs []dns.RR
+	var weights []int
+	weighted := 0
+	for _, r := range rs {
+		dup := false
+		for _, x := range rrs {
+			if dns.IsDuplicate(x, r.rr) {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		rrs = append(rrs, r.rr)
+		weights = append(weights, r.weight)
+		if r.weight > 0 {
+			weighted++
+		}
+	}
+	t := rrs[0].Header().Rrtype
+	if t == dns.TypeCNAME && len(rrs) > 1 {
+		c.addf(rs[1].line, "", owner, "more than one CNAME at one name (RFC 2181 §10.1)")
+	}
+	switch {
+	case weighted == 0:
+		weights = nil
+	case weighted != len(rrs):
+		c.addf(rs[0].line, "weights", owner, "weights given for %d of the %d %s records; give all or none", weighted, len(rrs), dns.TypeToString[t])
+		weights = nil
+	}
+	addrs := make([]netip.Addr, len(rrs))
+	for i, rr := range rrs {
+		switch v := rr.(type) {
+		case *dns.A:
+			addrs[i], _ = netip.AddrFromSlice(v.A.To4())
+		case *dns.AAAA:
+			addrs[i], _ = netip.AddrFromSlice(v.AAAA.To16())
+		}
+	}
+	set, err := ordering.NewSet(pol.Policy, addrs, !slices.Contains(pol.noRR, t), weights)
+	if err != nil {
+		c.addf(rs[0].line, "ordering", owner, "%v", err)
+	}
+	a := &Answer{Scope: scope, RRs: rrs, Order: set}
+	z.Records += len(rrs)
+	if counted(t) && (aware || len(rrs) > 1) {
+		a.First = make([]*atomic.Uint64, len(rrs))
+		for i, rr := range rrs {
+			a.First[i] = c.counters.Get("answers_first", z.Origin, owner, scope, target(rr))
+		}
+	}
+	if t == dns.TypeA && set != nil && set.ClientDependent() {
+		a.Local = c.counters.Get("netmask_matches", z.Origin, owner, "local")
+		a.RemoteOnly = c.counters.Get("netmask_matches", z.Origin, owner, "remote_only")
+	}
+	return a
+}
+
+// counted reports whether answers of type t get per-target counters: the
+// types whose first record picks a server.
+func counted(t uint16) bool {
+	switch t {
+	case dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypeMX, dns.TypeCNAME:
+		return true
+	}
+	return false
+}
+
+// target is the target label of a record: the address, or the host name a
+// client goes to next (an SRV target with its port).
+func target(rr dns.RR) string {
+	switch v := rr.(type) {
+	case *dns.A:
+		return v.A.String()
+	case *dns.AAAA:
+		return v.AAAA.String()
+	case *dns.SRV:
+		return strings.ToLower(v.Target) + ":" + strconv.Itoa(int(v.Port))
+	case *dns.MX:
+		return strings.ToLower(v.Mx)
+	case *dns.CNAME:
+		return strings.ToLower(v.Target)
+	}
+	return strings.TrimPrefix(rr.String(), rr.Header().String())
+}
+
+// apex sets the zone's SOA and NS, synthesising an SOA when the config gives
+// none: "ns.<origin> hostmaster.<origin> 1 3600 600 86400 300" with TTL
+// 3600, or the first apex NS as the primary when there is one.
+func (c *compiler) apex(z *Zone, blk span, field string) {
+	n := z.Nodes[z.Origin]
+	if n == nil {
+		n = &Node{Name: z.Origin}
+		z.Nodes[z.Origin] = n
+	}
+	if ns := n.Set(dns.TypeNS); ns != nil && ns.Default != nil {
+		z.NS = ns.Default.RRs
+	}
+	if s := n.Set(dns.TypeSOA); s != nil {
+		if s.SiteAware() || s.Default == nil {
+			c.add(c.loc.key(blk, "origin"), field, "", "the SOA cannot be site-aware")
+			return
+		}
+		if len(s.Default.RRs) > 1 {
+			c.add(c.loc.key(blk, "origin"), field, "", "more than one SOA")
+		}
+		z.SOA = s.Default.RRs[0].(*dns.SOA)
+		return
+	}
+	mname := "ns." + z.Origin
+	if len(z.NS) > 0 {
+		mname = strings.ToLower(z.NS[0].(*dns.NS).Ns)
+	}
+	z.SOA = &dns.SOA{
+		Hdr:     dns.RR_Header{Name: z.Origin, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 3600},
+		Ns:      mname,
+		Mbox:    "hostmaster." + z.Origin,
+		Serial:  1,
+		Refresh: 3600,
+		Retry:   600,
+		Expire:  86400,
+		Minttl:  300,
+	}
+	set, _ := ordering.NewSet(ordering.DefaultPolicy(), []netip.Addr{{}}, false, nil)
+	n.Sets = append(n.Sets, &RRset{Type: dns.TypeSOA, Default: &Answer{Scope: "default", RRs: []dns.RR{z.SOA}, Order: set}})
+	slices.SortFunc(n.Sets, func(a, b *RRset) int { return cmp.Compare(a.Type, b.Type) })
+	z.Records++
+}
+
+// validate checks the rules that span RRsets: CNAME alone at its name, SOA
+// at the apex only, nothing but glue below a delegation.
+func (c *compiler) validate(z *Zone, names map[string]*nameSets, field string) {
+	line := func(owner string) int {
+		ns := names[owner]
+		if ns == nil {
+			return 0
+		}
+		if len(ns.plain) > 0 {
+			return ns.plain[0].line
+		}
+		return ns.where
+	}
+	owners := make([]string, 0, len(z.Nodes))
+	for o := range z.Nodes {
+		owners = append(owners, o)
+	}
+	slices.Sort(owners)
+	var cuts []string
+	for _, o := range owners {
+		n := z.Nodes[o]
+		if n.Set(dns.TypeCNAME) != nil && len(n.Sets) > 1 {
+			var others []string
+			for _, s := range n.Sets {
+				if s.Type != dns.TypeCNAME {
+					others = append(others, dns.TypeToString[s.Type])
+				}
+			}
+			c.addf(line(o), field, o, "CNAME beside other data (%s): a CNAME must be alone at its name (RFC 1034 §3.6.2)", strings.Join(others, ", "))
+		}
+		if o != z.Origin && n.Set(dns.TypeSOA) != nil {
+			c.addf(line(o), field, o, "SOA below the zone apex %s", z.Origin)
+		}
+		if o != z.Origin && n.Set(dns.TypeNS) != nil {
+			n.Cut = true
+			z.hasCuts = true
+			cuts = append(cuts, o)
+		}
+	}
+	for _, o := range owners {
+		n := z.Nodes[o]
+		for _, cut := range cuts {
+			if !dns.IsSubDomain(cut, o) {
+				continue
+			}
+			for _, s := range n.Sets {
+				switch s.Type {
+				case dns.TypeA, dns.TypeAAAA:
+				case dns.TypeNS, dns.TypeDS:
+					if o == cut {
+						continue
+					}
+					fallthrough
+				default:
+					c.addf(line(o), field, o, "%s record at or below the delegation %s: only glue (A, AAAA) belongs there", dns.TypeToString[s.Type], cut)
+				}
+			}
+		}
+	}
+}
+
+// entsAndWildcards adds the empty non-terminals between every name and the
+// apex, and links each wildcard to the node it hangs from.
+func (c *compiler) entsAndWildcards(z *Zone) {
+	owners := make([]string, 0, len(z.Nodes))
+	for o := range z.Nodes {
+		owners = append(owners, o)
+	}
+	for _, o := range owners {
+		for name := o; name != z.Origin; {
+			i := strings.IndexByte(name, '.')
+			if i < 0 || i == len(name)-1 {
+				break
+			}
+			name = name[i+1:]
+			if _, ok := z.Nodes[name]; ok {
+				break
+			}
+			z.Nodes[name] = &Node{Name: name}
+		}
+	}
+	for o, n := range z.Nodes {
+		if rest, ok := strings.CutPrefix(o, "*."); ok {
+			if p := z.Nodes[rest]; p != nil {
+				p.wild = n
+			}
+		}
+	}
+}
+
+// String describes a zone for logs.
+func (z *Zone) String() string { return fmt.Sprintf("%s (%d records)", z.Origin, z.Records) }
