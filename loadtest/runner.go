@@ -1,0 +1,323 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Progress is the state of a running test, for a progress line.
+type Progress struct {
+	// Sent counts queries started; Done those finished (answered, timed
+	// out or failed).
+	Sent, Done int64
+	// Timeouts and Errors count the finished queries that got no answer.
+	Timeouts, Errors int64
+	// Queries is the query cap (Config.Queries).
+	Queries int
+	// Elapsed is the time since the start; Duration the time cap (0: none).
+	Elapsed  time.Duration
+	Duration time.Duration
+}
+
+// ProgressInterval is how often Run calls its progress function.
+const ProgressInterval = 250 * time.Millisecond
+
+// defaultEDNSSize is the UDP payload size advertised when an OPT record is
+// needed and Config.UDPSize is 0 (the DNS Flag Day 2020 value).
+const defaultEDNSSize = 1232
+
+// job is one (client, name, type): query i of a run asks jobs[i%len(jobs)].
+type job struct {
+	client int
+	name   string
+	qtype  string
+	qt     uint16
+}
+
+// Run sends the queries of cfg and returns their report. It stops at
+// cfg.Queries queries, after cfg.Duration, or when ctx is done, whichever
+// comes first; queries cut off by the stop are not counted. progress, when
+// not nil, is called every ProgressInterval from another goroutine, and
+// once at the end. The error is about the configuration or the sockets,
+// never about answers: those are in the report.
+func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Report, error) {
+	cfg.Names = append([]string(nil), cfg.Names...)
+	cfg.Types = append([]string(nil), cfg.Types...)
+	cfg.Clients = append([]Client(nil), cfg.Clients...)
+	cfg.Expect = append([]Expectation(nil), cfg.Expect...)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	server := netip.MustParseAddrPort(cfg.Server).String()
+	if cfg.Bind {
+		if err := checkBind(cfg.Clients); err != nil {
+			return nil, err
+		}
+	}
+	var jobs []job
+	for _, name := range cfg.Names {
+		for _, t := range cfg.Types {
+			for c := range cfg.Clients {
+				jobs = append(jobs, job{client: c, name: name, qtype: t, qt: dns.StringToType[t]})
+			}
+		}
+	}
+
+	if cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+	}
+
+	var (
+		next     atomic.Int64
+		done     atomic.Int64
+		timeouts atomic.Int64
+		failed   atomic.Int64
+		mu       sync.Mutex // mu guards analysis
+		analysis = NewAnalysis(&cfg)
+		wg       sync.WaitGroup
+	)
+	start := time.Now()
+	snapshot := func() Progress {
+		return Progress{
+			Sent: min(next.Load(), int64(cfg.Queries)), Done: done.Load(),
+			Timeouts: timeouts.Load(), Errors: failed.Load(),
+			Queries: cfg.Queries, Elapsed: time.Since(start), Duration: cfg.Duration,
+		}
+	}
+	stopProgress := make(chan struct{})
+	var progressDone sync.WaitGroup
+	if progress != nil {
+		progressDone.Go(func() {
+			t := time.NewTicker(ProgressInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-stopProgress:
+					return
+				case <-t.C:
+					progress(snapshot())
+				}
+			}
+		})
+	}
+
+	for range cfg.Concurrency {
+		wg.Go(func() {
+			w := newWorker(&cfg, server)
+			defer w.close()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(cfg.Queries) || ctx.Err() != nil {
+					return
+				}
+				if cfg.Rate > 0 && !waitSlot(ctx, start, i, cfg.Rate) {
+					return
+				}
+				j := jobs[i%int64(len(jobs))]
+				s, ok := w.query(ctx, j)
+				if !ok {
+					return // the run was stopped mid-query
+				}
+				switch s.Outcome {
+				case Timeout:
+					timeouts.Add(1)
+				case Failed:
+					failed.Add(1)
+				}
+				done.Add(1)
+				mu.Lock()
+				analysis.Add(s)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(stopProgress)
+	progressDone.Wait()
+	if progress != nil {
+		progress(snapshot())
+	}
+	return analysis.Report(start, elapsed), nil
+}
+
+// waitSlot sleeps until query i's turn at the given rate; false if ctx ends
+// first.
+func waitSlot(ctx context.Context, start time.Time, i int64, rate float64) bool {
+	slot := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+	d := time.Until(slot)
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// checkBind fails early, with a plain message, when a client address cannot
+// be a source address.
+func checkBind(clients []Client) error {
+	seen := map[netip.Addr]bool{}
+	for _, c := range clients {
+		if seen[c.Addr] {
+			continue
+		}
+		seen[c.Addr] = true
+		pc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(c.Addr, 0)))
+		if err != nil {
+			return fmt.Errorf("loadtest: client %s: cannot send from it (%v); use a local address such as 127.x.y.z, or ECS without source binding", c.Addr, err)
+		}
+		pc.Close()
+	}
+	return nil
+}
+
+// worker sends one query at a time; it keeps one connected UDP socket per
+// client. Not safe for concurrent use.
+type worker struct {
+	cfg    *Config
+	server string
+	udp    map[int]*dns.Conn
+	client dns.Client
+	size   uint16
+}
+
+func newWorker(cfg *Config, server string) *worker {
+	w := &worker{cfg: cfg, server: server, udp: map[int]*dns.Conn{}}
+	w.client = dns.Client{Net: "udp", Timeout: cfg.Timeout}
+	if cfg.ECS || cfg.UDPSize > 0 {
+		w.size = cfg.UDPSize
+		if w.size == 0 {
+			w.size = defaultEDNSSize
+		}
+	}
+	return w
+}
+
+func (w *worker) close() {
+	for _, c := range w.udp {
+		c.Close()
+	}
+}
+
+// message builds the query of job j.
+func (w *worker) message(j job) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetQuestion(j.name, j.qt)
+	m.RecursionDesired = false
+	if w.size == 0 {
+		return m
+	}
+	o := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+	o.SetUDPSize(w.size)
+	if w.cfg.ECS {
+		p := w.cfg.Clients[j.client].ecsPrefix()
+		family := uint16(1)
+		if p.Addr().Is6() {
+			family = 2
+		}
+		o.Option = append(o.Option, &dns.EDNS0_SUBNET{
+			Code:          dns.EDNS0SUBNET,
+			Family:        family,
+			SourceNetmask: uint8(p.Bits()),
+			Address:       net.IP(p.Addr().AsSlice()),
+		})
+	}
+	m.Extra = append(m.Extra, o)
+	return m
+}
+
+// localAddr returns the dialer's source for client c, nil for the system's
+// choice.
+func (w *worker) localAddr(c int, network string) net.Addr {
+	if !w.cfg.Bind {
+		return nil
+	}
+	ap := netip.AddrPortFrom(w.cfg.Clients[c].Addr, 0)
+	if network == "tcp" {
+		return net.TCPAddrFromAddrPort(ap)
+	}
+	return net.UDPAddrFromAddrPort(ap)
+}
+
+// query asks j once over UDP, and again over TCP when the UDP answer is
+// truncated. ok is false when ctx ended during the query: the sample does
+// not count.
+func (w *worker) query(ctx context.Context, j job) (s Sample, ok bool) {
+	s = Sample{Client: j.client, Name: j.name, Type: j.qtype}
+	m := w.message(j)
+	start := time.Now()
+	conn, err := w.conn(ctx, j.client)
+	var r *dns.Msg
+	if err == nil {
+		r, _, err = w.client.ExchangeWithConnContext(ctx, m, conn)
+		if err != nil {
+			conn.Close()
+			delete(w.udp, j.client)
+		}
+	}
+	if err == nil && r.Truncated {
+		s.TCP = true
+		tc := dns.Client{Net: "tcp", Timeout: w.cfg.Timeout,
+			Dialer: &net.Dialer{Timeout: w.cfg.Timeout, LocalAddr: w.localAddr(j.client, "tcp")}}
+		r, _, err = tc.ExchangeContext(ctx, m, w.server)
+	}
+	s.Latency = time.Since(start)
+	if ctx.Err() != nil {
+		return s, false
+	}
+	var ne net.Error
+	switch {
+	case err == nil:
+		s.Outcome = Answered
+	case errors.As(err, &ne) && ne.Timeout():
+		s.Outcome = Timeout
+		return s, true
+	default:
+		s.Outcome = Failed
+		return s, true
+	}
+	s.Rcode = r.Rcode
+	for _, rr := range r.Answer {
+		if rr.Header().Rrtype != j.qt {
+			continue
+		}
+		if t, ok := targetOf(rr); ok {
+			s.Targets = append(s.Targets, t)
+		}
+	}
+	return s, true
+}
+
+// conn returns the worker's UDP socket for client c, dialing it first.
+func (w *worker) conn(ctx context.Context, c int) (*dns.Conn, error) {
+	if co := w.udp[c]; co != nil {
+		return co, nil
+	}
+	d := net.Dialer{Timeout: w.cfg.Timeout}
+	if la := w.localAddr(c, "udp"); la != nil {
+		d.LocalAddr = la
+	}
+	nc, err := d.DialContext(ctx, "udp", w.server)
+	if err != nil {
+		return nil, err
+	}
+	co := &dns.Conn{Conn: nc, UDPSize: max(w.size, dns.MinMsgSize)}
+	w.udp[c] = co
+	return co, nil
+}
