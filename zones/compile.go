@@ -27,6 +27,25 @@ type compiler struct {
 
 	scopes     map[string]int // scope name → index
 	scopeNames []string
+
+	// labeled collects the snapshot's per-target and netmask counters, each
+	// once (a name's scoped A sets share its netmask counters).
+	labeled     SnapshotCounters
+	labeledSeen map[*atomic.Uint64]bool
+}
+
+// labeledCounter returns the counter of metric and labels, and lists it in
+// *dst for the metrics collector the first time it is handed out.
+func (c *compiler) labeledCounter(dst *[]LabeledCounter, metric string, labels ...string) *atomic.Uint64 {
+	v := c.counters.Get(metric, labels...)
+	if c.labeledSeen == nil {
+		c.labeledSeen = make(map[*atomic.Uint64]bool)
+	}
+	if !c.labeledSeen[v] {
+		c.labeledSeen[v] = true
+		*dst = append(*dst, LabeledCounter{Labels: labels, C: v})
+	}
+	return v
 }
 
 // policy is an ordering policy resolved for one level of the config.
@@ -89,6 +108,8 @@ func (c *compiler) compile(cfg *fileConfig) *Snapshot {
 	for i, n := range snap.SiteNames {
 		snap.Counters.Site[i] = c.counters.Get("site_queries", n)
 	}
+	snap.Counters.AnswersFirst = c.labeled.AnswersFirst
+	snap.Counters.Netmask = c.labeled.Netmask
 	return snap
 }
 

@@ -123,12 +123,12 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 	if counted(t) && (aware || len(rrs) > 1) {
 		a.First = make([]*atomic.Uint64, len(rrs))
 		for i, rr := range rrs {
-			a.First[i] = c.counters.Get("answers_first", z.Origin, owner, scope, target(rr))
+			a.First[i] = c.labeledCounter(&c.labeled.AnswersFirst, "answers_first", z.Origin, owner, scope, target(rr))
 		}
 	}
 	if t == dns.TypeA && set != nil && set.ClientDependent() {
-		a.Local = c.counters.Get("netmask_matches", z.Origin, owner, "local")
-		a.RemoteOnly = c.counters.Get("netmask_matches", z.Origin, owner, "remote_only")
+		a.Local = c.labeledCounter(&c.labeled.Netmask, "netmask_matches", z.Origin, owner, "local")
+		a.RemoteOnly = c.labeledCounter(&c.labeled.Netmask, "netmask_matches", z.Origin, owner, "remote_only")
 	}
 	return a
 }

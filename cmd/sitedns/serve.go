@@ -153,7 +153,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 
 	stats := metrics.NewStats()
-	stats.Reloaded(true, snap.Loaded)
+	stats.Loaded(snap.Loaded) // the start-up load is not a reload
 	srv := server.New(server.Config{
 		Listen:         listen,
 		UDPWorkers:     f.udpWorkers,
