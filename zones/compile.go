@@ -77,6 +77,7 @@ type nameSets struct {
 func (c *compiler) compile(cfg *fileConfig) *Snapshot {
 	snap := &Snapshot{ClientSubnet: cfg.Server.ClientSubnet}
 	c.server(cfg, snap)
+	c.rateLimit(cfg, snap)
 	top := c.policy(policy{Policy: ordering.DefaultPolicy()}, cfg.Ordering, c.loc.table(c.loc.whole(), "ordering", 0), "ordering")
 	c.sites(cfg, snap)
 

@@ -11,6 +11,7 @@ type fileConfig struct {
 	Ordering *orderingConfig `toml:"ordering"`
 	Site     []siteConfig    `toml:"site"`
 	Zone     []zoneConfig    `toml:"zone"`
+	RRL      *rrlConfig      `toml:"rrl"`
 }
 
 // serverConfig is the [server] table.
@@ -19,6 +20,19 @@ type serverConfig struct {
 	MetricsListen *string  `toml:"metrics_listen"`
 	ClientSubnet  bool     `toml:"client_subnet"`
 	AXFRAllow     []string `toml:"axfr_allow"`
+}
+
+// rrlConfig is the [rrl] table: response rate limiting (see RateLimit).
+// Unset keys take their defaults; without responses_per_second it is off.
+type rrlConfig struct {
+	ResponsesPerSecond *int     `toml:"responses_per_second"`
+	NXDomainsPerSecond *int     `toml:"nxdomains_per_second"`
+	ErrorsPerSecond    *int     `toml:"errors_per_second"`
+	Window             *int     `toml:"window"` // seconds
+	Slip               *int     `toml:"slip"`
+	IPv4Prefix         *int     `toml:"ipv4_prefix"`
+	IPv6Prefix         *int     `toml:"ipv6_prefix"`
+	Exempt             []string `toml:"exempt"`
 }
 
 // orderingConfig is an [ordering] table at the top level, in a [[zone]] or in

@@ -30,6 +30,9 @@ type Snapshot struct {
 	MetricsListen *string
 	// AXFRAllow lists the client prefixes allowed zone transfers.
 	AXFRAllow []netip.Prefix
+	// RateLimit is the response rate limiting of UDP answers ([rrl]); nil
+	// when off.
+	RateLimit *RateLimit
 
 	// Sites maps a client address to a site index (0 = unknown).
 	Sites *ordering.Sites
