@@ -103,6 +103,9 @@ type Server struct {
 	conns     map[*tcpConn]struct{} // open TCP connections
 	perPrefix map[netip.Prefix]int  // open TCP connections per client network
 
+	// rrl is the response rate limiter of UDP answers (rrl.go).
+	rrl rateLimiter
+
 	closing atomic.Bool // set by Shutdown: readers stop at their next read
 	wg      sync.WaitGroup
 
