@@ -57,6 +57,7 @@ type policy struct {
 // record is one parsed record with where it came from.
 type record struct {
 	rr     dns.RR
+	text   string // as written, for errors
 	weight int    // 0: none given
 	file   string // for errors
 	line   int
@@ -307,7 +308,7 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 	addPlain := func(r record, field string) {
 		owner := strings.ToLower(r.rr.Header().Name)
 		if !dns.IsSubDomain(origin, owner) {
-			c.addf(r.line, field, r.rr.String(), "owner %s is outside zone %s", r.rr.Header().Name, origin)
+			c.addf(r.line, field, r.text, "owner %s is outside zone %s", r.rr.Header().Name, origin)
 			return
 		}
 		r.rr.Header().Name = owner
@@ -327,7 +328,7 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 			c.addf(line, fmt.Sprintf("%s: records[%d]", field, k), s, "%v", err)
 			continue
 		}
-		addPlain(record{rr: rr, file: c.file, line: line}, fmt.Sprintf("%s: records[%d]", field, k))
+		addPlain(record{rr: rr, text: s, file: c.file, line: line}, fmt.Sprintf("%s: records[%d]", field, k))
 	}
 
 	nameBlk := blk
@@ -386,7 +387,7 @@ func (c *compiler) name(nc *nameConfig, blk span, origin, zfield string, zpol po
 				c.addf(l, fmt.Sprintf("%s: records[%d]", sfield, i), s, "%v", err)
 				continue
 			}
-			r := record{rr: rr, file: c.file, line: l}
+			r := record{rr: rr, text: s, file: c.file, line: l}
 			if weights != nil {
 				if weights[i] < 1 {
 					c.addf(c.loc.key(sblk, "weights"), sfield+": weights", fmt.Sprint(weights[i]), "a weight must be at least 1")
@@ -490,14 +491,7 @@ func parseRecord(s, origin, owner string) (dns.RR, error) {
 // cleanParseError drops the position miekg/dns adds for a one-line input
 // (the config error names the line).
 func cleanParseError(err error) error {
-	if pe, ok := err.(*dns.ParseError); ok {
-		msg := strings.TrimPrefix(pe.Error(), "dns: ")
-		if i := strings.Index(msg, ": at line:"); i >= 0 {
-			msg = msg[:i]
-		}
-		return fmt.Errorf("%s", msg)
-	}
-	return err
+	return fmt.Errorf("%s", parseErrorText(err))
 }
 
 // zoneFile reads an RFC 1035 zone file with $ORIGIN, $TTL and $INCLUDE.
@@ -525,20 +519,31 @@ func (c *compiler) zoneFile(name, origin string, line int, field string) []recor
 			c.errs = append(c.errs, &Error{File: path, Line: l, Value: rr.String(), Msg: "only class IN is served"})
 			continue
 		}
-		out = append(out, record{rr: rr, file: path, line: l})
+		out = append(out, record{rr: rr, text: rr.String(), file: path, line: l})
 	}
 	if err := zp.Err(); err != nil {
 		e := &Error{File: path, Msg: err.Error()}
 		if pe, ok := err.(*dns.ParseError); ok {
-			e.Msg = strings.TrimPrefix(pe.Error(), "dns: ")
+			e.Msg = parseErrorText(pe)
 			e.Line = parseErrorLine(pe)
-			if i := strings.Index(e.Msg, ": at line:"); i >= 0 {
-				e.Msg = e.Msg[:i]
-			}
 		}
 		c.errs = append(c.errs, e)
 	}
 	return out
+}
+
+// parseErrorText is a miekg/dns parse error without the file name, the
+// "dns:" prefix and the position, which the config error carries itself:
+// "bad A A: "10.0.0.300"".
+func parseErrorText(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "dns: "); i >= 0 {
+		msg = msg[i+len("dns: "):]
+	}
+	if i := strings.LastIndex(msg, " at line: "); i >= 0 {
+		msg = msg[:i]
+	}
+	return msg
 }
 
 // parseErrorLine digs the line out of a miekg/dns ParseError's text.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,6 +58,11 @@ func (es Errors) Error() string {
 	}
 	return strings.Join(s, "\n")
 }
+
+// decodeErr picks the line, key and message out of a TOML type error, which
+// the decoder returns as plain text ("toml: line 4 (last key "site.subnets"):
+// incompatible types: ...").
+var decodeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
 
 // maxErrors bounds the problems reported for one config: past it, the rest
 // are counted in a final line. A config broken everywhere is fixed from the
@@ -112,8 +118,11 @@ func Parse(name, dir string, text []byte, counters *Counters) (*Snapshot, error)
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			c.add(pe.Position.Line, pe.LastKey, "", pe.Message)
+		} else if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			c.add(line, m[2], "", m[3])
 		} else {
-			c.add(0, "", "", err.Error())
+			c.add(0, "", "", strings.TrimPrefix(err.Error(), "toml: "))
 		}
 		return nil, c.result()
 	}

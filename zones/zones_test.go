@@ -1,0 +1,439 @@
+package zones
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+func testdata(elem ...string) string {
+	return filepath.Join(append([]string{"..", "testdata", "config"}, elem...)...)
+}
+
+func mustLoad(t testing.TB, path string, c *Counters) *Snapshot {
+	t.Helper()
+	snap, err := Load(path, c)
+	if err != nil {
+		t.Fatalf("Load(%s):\n%v", path, err)
+	}
+	return snap
+}
+
+func mustParse(t testing.TB, text string) *Snapshot {
+	t.Helper()
+	snap, err := Parse("test.toml", t.TempDir(), []byte(text), nil)
+	if err != nil {
+		t.Fatalf("Parse:\n%v", err)
+	}
+	return snap
+}
+
+// TestGoodConfigs: every config under testdata/config/good loads.
+func TestGoodConfigs(t *testing.T) {
+	files, _ := filepath.Glob(testdata("good", "*.toml"))
+	if len(files) < 2 {
+		t.Fatalf("only %d good configs", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			snap := mustLoad(t, f, nil)
+			if snap.Source != f || snap.Loaded.IsZero() || len(snap.Zones) == 0 {
+				t.Errorf("snapshot: source %q, loaded %v, %d zones", snap.Source, snap.Loaded, len(snap.Zones))
+			}
+		})
+	}
+}
+
+// TestDemoIsTestdata: the embedded demo and its copy under testdata are the
+// same file, so the tests of the copy test what "sitedns serve" serves.
+func TestDemoIsTestdata(t *testing.T) {
+	b, err := os.ReadFile(testdata("good", "contoso.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, DemoConfig()) {
+		t.Error("zones/demo/contoso.toml and testdata/config/good/contoso.toml differ; copy one over the other")
+	}
+	snap, err := LoadDemo(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snap.SiteNames; len(got) != 10 || got[0] != "unknown" {
+		t.Errorf("demo sites: %v", got)
+	}
+	if !slices.Equal(snap.ScopeNames, []string{"US", "DE", "CN"}) {
+		t.Errorf("demo scopes: %v", snap.ScopeNames)
+	}
+}
+
+// TestBadConfigs: each config under testdata/config/bad fails with the
+// errors its "# want:" lines name: file, line, field, value and message.
+func TestBadConfigs(t *testing.T) {
+	files, _ := filepath.Glob(testdata("bad", "*.toml"))
+	if len(files) < 10 {
+		t.Fatalf("only %d bad configs", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wants []string
+			for _, l := range strings.Split(string(b), "\n") {
+				if w, ok := strings.CutPrefix(l, "# want: "); ok {
+					wants = append(wants, w)
+				}
+			}
+			if len(wants) == 0 {
+				t.Fatal("no # want: line")
+			}
+			snap, err := Load(f, nil)
+			if err == nil {
+				t.Fatalf("loaded: %d zones", len(snap.Zones))
+			}
+			var list Errors
+			if !errors.As(err, &list) {
+				t.Fatalf("error %T is not Errors: %v", err, err)
+			}
+			got := err.Error()
+			for _, w := range wants {
+				if !strings.Contains(got, w) {
+					t.Errorf("error lacks %q:\n%s", w, got)
+				}
+			}
+			for _, e := range list {
+				if e.File == "" || e.Msg == "" {
+					t.Errorf("error without file or message: %#v", e)
+				}
+			}
+		})
+	}
+}
+
+// TestLookup: RFC 1034 §4.3.2 over the loopback lab.
+func TestLookup(t *testing.T) {
+	snap := mustLoad(t, testdata("good", "loopback.toml"), nil)
+	tests := []struct {
+		qname string
+		qtype uint16
+		kind  Kind
+		node  string // the node answered from
+		set   uint16 // the set's type, 0 for none
+		wild  bool
+	}{
+		{"affinityus.contoso.lab.", dns.TypeA, KindAnswer, "affinityus.contoso.lab.", dns.TypeA, false},
+		{"affinityus.contoso.lab.", dns.TypeAAAA, KindNoData, "affinityus.contoso.lab.", 0, false},
+		{"nope.contoso.lab.", dns.TypeA, KindNXDomain, "", 0, false},
+		{"deeper.nope.contoso.lab.", dns.TypeA, KindNXDomain, "", 0, false},
+		{"_tcp.contoso.lab.", dns.TypeA, KindNoData, "_tcp.contoso.lab.", 0, false},
+		{"_sipinternaltls._tcp.contoso.lab.", dns.TypeSRV, KindAnswer, "_sipinternaltls._tcp.contoso.lab.", dns.TypeSRV, false},
+		{"www.contoso.lab.", dns.TypeA, KindAnswer, "www.contoso.lab.", dns.TypeCNAME, false},
+		{"www.contoso.lab.", dns.TypeCNAME, KindAnswer, "www.contoso.lab.", dns.TypeCNAME, false},
+		{"x.wild.contoso.lab.", dns.TypeTXT, KindAnswer, "*.wild.contoso.lab.", dns.TypeTXT, true},
+		{"a.b.wild.contoso.lab.", dns.TypeTXT, KindAnswer, "*.wild.contoso.lab.", dns.TypeTXT, true},
+		{"x.wild.contoso.lab.", dns.TypeA, KindNoData, "*.wild.contoso.lab.", 0, true},
+		{"wild.contoso.lab.", dns.TypeTXT, KindNoData, "wild.contoso.lab.", 0, false},
+		{"lab2.contoso.lab.", dns.TypeA, KindReferral, "lab2.contoso.lab.", 0, false},
+		{"host.lab2.contoso.lab.", dns.TypeA, KindReferral, "lab2.contoso.lab.", 0, false},
+		{"ns.lab2.contoso.lab.", dns.TypeA, KindReferral, "lab2.contoso.lab.", 0, false},
+		{"lab2.contoso.lab.", dns.TypeDS, KindNoData, "lab2.contoso.lab.", 0, false},
+		{"contoso.lab.", dns.TypeSOA, KindAnswer, "contoso.lab.", dns.TypeSOA, false},
+		{"contoso.lab.", dns.TypeANY, KindAnswer, "contoso.lab.", 0, false},
+		{"autodiscover.contoso.lab.", dns.TypeA, KindAnswer, "autodiscover.contoso.lab.", dns.TypeA, false},
+		{"example.com.", dns.TypeA, KindRefused, "", 0, false},
+		{"lab.", dns.TypeA, KindRefused, "", 0, false},
+		{"xcontoso.lab.", dns.TypeA, KindRefused, "", 0, false},
+		{".", dns.TypeNS, KindRefused, "", 0, false},
+	}
+	for _, tc := range tests {
+		r := snap.Lookup(tc.qname, tc.qtype)
+		node := ""
+		if r.Node != nil {
+			node = r.Node.Name
+		}
+		var set uint16
+		if r.Set != nil {
+			set = r.Set.Type
+		}
+		if r.Kind != tc.kind || node != tc.node || set != tc.set || r.Wildcard != tc.wild {
+			t.Errorf("Lookup(%s, %s) = kind %d node %q set %s wild %v; want kind %d node %q set %s wild %v",
+				tc.qname, dns.TypeToString[tc.qtype], r.Kind, node, dns.TypeToString[set], r.Wildcard,
+				tc.kind, tc.node, dns.TypeToString[tc.set], tc.wild)
+		}
+		if tc.kind != KindRefused && (r.Zone == nil || r.Zone.Origin != "contoso.lab.") {
+			t.Errorf("Lookup(%s): zone %v", tc.qname, r.Zone)
+		}
+	}
+}
+
+// TestLookupNestedZones: the longest origin wins; a wildcard does not match
+// across an existing name (RFC 4592 §2.2.1: the closest encloser decides).
+func TestLookupNestedZones(t *testing.T) {
+	snap := mustParse(t, `
+[[zone]]
+origin = "lab"
+records = ["* 300 IN TXT \"parent wildcard\"", "host.x 300 IN A 10.0.0.1"]
+[[zone]]
+origin = "contoso.lab"
+records = ["www 300 IN A 10.0.0.2"]
+`)
+	if r := snap.Lookup("www.contoso.lab.", dns.TypeA); r.Kind != KindAnswer || r.Zone.Origin != "contoso.lab." {
+		t.Errorf("www.contoso.lab: %+v", r)
+	}
+	if r := snap.Lookup("other.lab.", dns.TypeTXT); r.Kind != KindAnswer || !r.Wildcard {
+		t.Errorf("other.lab: %+v, want the wildcard", r)
+	}
+	// x.lab exists (an empty non-terminal), so y.x.lab is not covered by *.lab.
+	if r := snap.Lookup("y.x.lab.", dns.TypeTXT); r.Kind != KindNXDomain {
+		t.Errorf("y.x.lab: kind %d, want NXDOMAIN", r.Kind)
+	}
+	if r := snap.Lookup("x.lab.", dns.TypeTXT); r.Kind != KindNoData {
+		t.Errorf("x.lab: kind %d, want NODATA (empty non-terminal)", r.Kind)
+	}
+}
+
+// TestLookupAllocs: Lookup is on the packet path and never allocates.
+func TestLookupAllocs(t *testing.T) {
+	snap := mustLoad(t, testdata("good", "loopback.toml"), nil)
+	names := []string{"affinityus.contoso.lab.", "nope.contoso.lab.", "x.wild.contoso.lab.", "host.lab2.contoso.lab.", "example.com."}
+	allocs := testing.AllocsPerRun(100, func() {
+		for _, n := range names {
+			snap.Lookup(n, dns.TypeA)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Lookup: %v allocs per run, want 0", allocs)
+	}
+}
+
+// TestSiteAwareSets: a name with scopes answers each scope its own set and
+// everyone else the default; the sites map to their scopes.
+func TestSiteAwareSets(t *testing.T) {
+	snap := mustLoad(t, testdata("good", "loopback.toml"), nil)
+	set := snap.Lookup("autodiscover.contoso.lab.", dns.TypeA).Set
+	if !set.SiteAware() {
+		t.Fatal("autodiscover is not site-aware")
+	}
+	addrsOf := func(a *Answer) []string {
+		var s []string
+		for _, rr := range a.RRs {
+			s = append(s, rr.(*dns.A).A.String())
+		}
+		return s
+	}
+	site, bits := snap.Sites.Lookup(netip.MustParseAddr("127.2.1.77"))
+	if snap.SiteNames[site] != "US-Chicago" || bits != 16 {
+		t.Fatalf("127.2.1.77: site %q /%d", snap.SiteNames[site], bits)
+	}
+	us := snap.SiteScope[site]
+	if got := addrsOf(set.For(us)); !slices.Equal(got, []string{"127.1.1.10", "127.2.1.10", "127.3.1.10"}) {
+		t.Errorf("US set: %v", got)
+	}
+	if got := addrsOf(set.For(-1)); !slices.Equal(got, []string{"127.200.0.10"}) {
+		t.Errorf("default set: %v", got)
+	}
+	site, _ = snap.Sites.Lookup(netip.MustParseAddr("127.9.0.5"))
+	if site != 0 || snap.SiteScope[site] != -1 {
+		t.Errorf("127.9.0.5: site %d scope %d, want unknown", site, snap.SiteScope[site])
+	}
+	if a := set.For(us); len(a.First) != 3 || a.Local == nil || a.RemoteOnly == nil {
+		t.Errorf("US set counters: %d first, local %v", len(a.First), a.Local)
+	}
+}
+
+// TestCountersSurviveReload: two loads sharing a Counters registry hand out
+// the same counter for the same labels; a label set that disappears is not
+// listed by the new snapshot.
+func TestCountersSurviveReload(t *testing.T) {
+	c := NewCounters()
+	a := mustLoad(t, testdata("good", "loopback.toml"), c)
+	b := mustLoad(t, testdata("good", "loopback.toml"), c)
+	fa := a.Lookup("affinityus.contoso.lab.", dns.TypeA).Set.Default.First
+	fb := b.Lookup("affinityus.contoso.lab.", dns.TypeA).Set.Default.First
+	if len(fa) != 3 || fa[0] != fb[0] || fa[2] != fb[2] {
+		t.Error("the same target got a new counter on reload")
+	}
+	if a.Counters.Site[2] != b.Counters.Site[2] {
+		t.Error("the same site got a new counter on reload")
+	}
+	for _, lc := range a.Counters.AnswersFirst {
+		if len(lc.Labels) != 4 || lc.C == nil {
+			t.Fatalf("answers_first %v", lc.Labels)
+		}
+	}
+	want := []string{"contoso.lab.", "affinityus.contoso.lab.", "default", "127.1.1.10"}
+	if !slices.ContainsFunc(a.Counters.AnswersFirst, func(lc LabeledCounter) bool { return slices.Equal(lc.Labels, want) }) {
+		t.Errorf("no answers_first counter %v", want)
+	}
+	if slices.ContainsFunc(a.Counters.AnswersFirst, func(lc LabeledCounter) bool { return lc.Labels[1] == "contoso.lab." }) {
+		t.Error("the SOA got an answers_first counter")
+	}
+}
+
+// TestSynthesisedSOA: a zone without SOA gets one, built from the apex NS.
+func TestSynthesisedSOA(t *testing.T) {
+	snap := mustParse(t, `
+[[zone]]
+origin = "Fabrikam.Lab"
+records = ["@ 3600 IN NS dc1.fabrikam.lab.", "dc1 300 IN A 10.0.0.1"]
+`)
+	z := snap.Zones[0]
+	if z.Origin != "fabrikam.lab." {
+		t.Errorf("origin %q, want lower case and fully qualified", z.Origin)
+	}
+	want := "fabrikam.lab.\t3600\tIN\tSOA\tdc1.fabrikam.lab. hostmaster.fabrikam.lab. 1 3600 600 86400 300"
+	if z.SOA == nil || z.SOA.String() != want {
+		t.Errorf("SOA %v, want %s", z.SOA, want)
+	}
+	if r := snap.Lookup("fabrikam.lab.", dns.TypeSOA); r.Kind != KindAnswer {
+		t.Errorf("SOA query: kind %d", r.Kind)
+	}
+}
+
+// TestOrderingLevels: the nearest [ordering] wins, key by key.
+func TestOrderingLevels(t *testing.T) {
+	snap := mustParse(t, `
+[ordering]
+mode = "windows2003"
+
+[[zone]]
+origin = "contoso.lab"
+records = [
+  "rotating 300 IN A 10.1.1.10", "rotating 300 IN A 10.2.1.10", "rotating 300 IN A 10.3.1.10",
+  "zone-order 300 IN TXT \"a\"", "zone-order 300 IN TXT \"b\"",
+]
+[zone.ordering]
+no_round_robin_types = ["TXT"]
+
+[[zone.name]]
+name = "fixed"
+records = ["300 IN A 10.1.1.10", "300 IN A 10.2.1.10", "300 IN A 10.3.1.10"]
+[zone.name.ordering]
+mode = "windows2000"
+`)
+	client := netip.MustParseAddr("10.2.1.77")
+	orders := func(name string, qtype uint16) [][]int {
+		a := snap.Lookup(name, qtype).Set.Default
+		var out [][]int
+		for range 3 {
+			dst := make([]int, len(a.RRs))
+			a.Order.Order(dst, client)
+			out = append(out, dst)
+		}
+		return out
+	}
+	if o := orders("rotating.contoso.lab.", dns.TypeA); o[0][0] != 1 || slices.Equal(o[0], o[1]) {
+		t.Errorf("windows2003: %v, want the local record first and the rest rotating", o)
+	}
+	if o := orders("fixed.contoso.lab.", dns.TypeA); !slices.Equal(o[0], []int{1, 0, 2}) || !slices.Equal(o[0], o[2]) {
+		t.Errorf("windows2000 at name level: %v, want [1 0 2] every time", o)
+	}
+	if o := orders("zone-order.contoso.lab.", dns.TypeTXT); !slices.Equal(o[0], []int{0, 1}) || !slices.Equal(o[1], []int{0, 1}) {
+		t.Errorf("no_round_robin_types TXT at zone level: %v, want zone order", o)
+	}
+}
+
+// TestZoneFile: a zone file with $ORIGIN, $TTL and $INCLUDE is read
+// relative to the config and merged with the inline records.
+func TestZoneFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("contoso.zone", "$ORIGIN contoso.lab.\n$TTL 600\n@ IN SOA ns1 hostmaster 7 3600 600 86400 60\n@ IN NS ns1\nns1 IN A 10.0.0.53\n$INCLUDE hosts.zone\n")
+	write("hosts.zone", "www IN A 10.0.0.80\n")
+	write("sitedns.toml", "[[zone]]\norigin = \"contoso.lab\"\nfile = \"contoso.zone\"\nrecords = [\"mail 300 IN A 10.0.0.25\"]\n")
+	snap := mustLoad(t, filepath.Join(dir, "sitedns.toml"), nil)
+	z := snap.Zones[0]
+	if z.SOA.Serial != 7 || z.Records != 5 {
+		t.Errorf("serial %d, %d records; want 7 and 5", z.SOA.Serial, z.Records)
+	}
+	for _, n := range []string{"www.contoso.lab.", "mail.contoso.lab.", "ns1.contoso.lab."} {
+		r := snap.Lookup(n, dns.TypeA)
+		if r.Kind != KindAnswer {
+			t.Errorf("%s: kind %d", n, r.Kind)
+		}
+	}
+	if ttl := snap.Lookup("www.contoso.lab.", dns.TypeA).Set.Default.RRs[0].Header().Ttl; ttl != 600 {
+		t.Errorf("www TTL %d, want $TTL 600", ttl)
+	}
+}
+
+// TestDuplicatesMerged: the same record twice is one record (RFC 2181 §5).
+func TestDuplicatesMerged(t *testing.T) {
+	snap := mustParse(t, `
+[[zone]]
+origin = "contoso.lab"
+records = ["www 300 IN A 10.0.0.1", "WWW.contoso.lab. 300 IN A 10.0.0.1", "www 300 IN A 10.0.0.2"]
+`)
+	if n := len(snap.Lookup("www.contoso.lab.", dns.TypeA).Set.Default.RRs); n != 2 {
+		t.Errorf("%d records, want 2", n)
+	}
+}
+
+// FuzzParse: no config text crashes the loader; a failure is a list of
+// errors that each name the file and say what is wrong.
+func FuzzParse(f *testing.F) {
+	for _, dir := range []string{"good", "bad"} {
+		files, _ := filepath.Glob(testdata(dir, "*.toml"))
+		for _, p := range files {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		snap, err := Parse("fuzz.toml", "", b, nil)
+		if err != nil {
+			var list Errors
+			if !errors.As(err, &list) || len(list) == 0 {
+				t.Fatalf("error %T is not a non-empty Errors: %v", err, err)
+			}
+			for _, e := range list {
+				if e.File == "" || e.Msg == "" {
+					t.Fatalf("error without file or message: %#v", e)
+				}
+			}
+			return
+		}
+		for _, z := range snap.Zones {
+			if z.SOA == nil || z.Nodes[z.Origin] == nil {
+				t.Fatalf("zone %s without SOA or apex", z.Origin)
+			}
+			for name := range z.Nodes {
+				snap.Lookup(name, dns.TypeA)
+			}
+		}
+	})
+}
+
+func BenchmarkLookup(b *testing.B) {
+	snap := mustLoad(b, testdata("good", "loopback.toml"), nil)
+	for _, q := range []string{"affinityus.contoso.lab.", "_sipinternaltls._tcp.contoso.lab.", "nope.contoso.lab.", "x.wild.contoso.lab."} {
+		b.Run(strings.TrimSuffix(q, ".contoso.lab."), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				snap.Lookup(q, dns.TypeA)
+			}
+		})
+	}
+}
+
+func BenchmarkLoadDemo(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := LoadDemo(nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
