@@ -296,7 +296,7 @@ const DefaultHost = 77
 //
 //	127.2.1.0/24=US-Chicago:US,127.9.0.5,10.2.1.0/24
 //
-// A prefix stands for its host DefaultHost (or its first address when that
+// A prefix stands for its host DefaultHost (or its first host when that
 // does not fit). An entry with no site takes the site of the longest match in
 // sites; with no match it is "unknown", or, when sites is empty, it is named
 // by its prefix.
@@ -308,6 +308,7 @@ func ParseClients(list string, sites []Site) ([]Client, error) {
 			continue
 		}
 		addrPart, sitePart, hasSite := strings.Cut(entry, "=")
+		addrPart = strings.TrimSpace(addrPart)
 		var c Client
 		if strings.Contains(addrPart, "/") {
 			p, err := netip.ParsePrefix(addrPart)
@@ -331,6 +332,7 @@ func ParseClients(list string, sites []Site) ([]Client, error) {
 		}
 		if hasSite {
 			site, scope, _ := strings.Cut(sitePart, ":")
+			site, scope = strings.TrimSpace(site), strings.TrimSpace(scope)
 			if site == "" || strings.ContainsAny(site, ":=") || strings.ContainsAny(scope, ":=") {
 				return nil, fmt.Errorf("loadtest: client %q: want ADDR[/BITS][=SITE[:SCOPE]]", entry)
 			}
@@ -353,15 +355,17 @@ func ParseClients(list string, sites []Site) ([]Client, error) {
 	return out, nil
 }
 
-// hostIn returns the address host numbers above p's network address, or the
-// network address itself when that leaves p.
+// hostIn returns the address host numbers above p's network address; when
+// that leaves p, the first host after the network address, or the network
+// address itself for a /32 or /128.
 func hostIn(p netip.Prefix, host int) netip.Addr {
 	base := p.Masked().Addr()
-	a, ok := addTo(base, host)
-	if !ok || !p.Contains(a) {
-		return base
+	for _, h := range []int{host, 1} {
+		if a, ok := addTo(base, h); ok && p.Contains(a) {
+			return a
+		}
 	}
-	return a
+	return base
 }
 
 // addTo returns a+n (n ≥ 0), and false when that overflows the family.
