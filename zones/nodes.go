@@ -188,6 +188,7 @@ func (c *compiler) apex(z *Zone, blk span, field string) {
 	if len(z.NS) > 0 {
 		mname = strings.ToLower(z.NS[0].(*dns.NS).Ns)
 	}
+	z.SOASynthesized = true
 	z.SOA = &dns.SOA{
 		Hdr:     dns.RR_Header{Name: z.Origin, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 3600},
 		Ns:      mname,

@@ -76,6 +76,9 @@ type Zone struct {
 	Origin string
 	// SOA is the zone's SOA record.
 	SOA *dns.SOA
+	// SOASynthesized is true when the config gave no SOA and SOA is the
+	// synthesised one ("sitedns check" says so).
+	SOASynthesized bool
 	// NS is the apex NS RRset (may be empty).
 	NS []dns.RR
 	// Records counts the records in the zone (sitedns_zone_records).

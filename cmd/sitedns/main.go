@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/sitedns/sitedns/zones"
 )
 
 func main() {
@@ -24,7 +26,9 @@ const usage = `usage: sitedns <command> [flags]
 commands:
   serve     answer DNS queries (with no -config: the embedded contoso demo lab)
   check     validate a config file and print a summary or every error
+  demo      print the embedded demo config, to copy and edit
   scaffold  write the config, certificate names and ports of an OCS + Exchange lab
+  loadtest  measure how any DNS server spreads answers over targets and sites
   version   print the version
   help      print this text
 
@@ -45,6 +49,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runCheck(args[1:], stdout, stderr)
 	case "scaffold":
 		return runScaffold(args[1:], os.Stdin, stdout, stderr)
+	case "loadtest":
+		return runLoadtest(ctx, args[1:], stdout, stderr)
+	case "demo":
+		_, err := stdout.Write(zones.DemoConfig())
+		if err != nil {
+			return 1
+		}
+		return 0
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0

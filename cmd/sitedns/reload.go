@@ -59,6 +59,8 @@ func (r *reloader) run(ctx context.Context) {
 
 func (r *reloader) once() error {
 	start := time.Now()
+	notify(r.log, "RELOADING=1")
+	defer notify(r.log, "READY=1")
 	snap, err := r.ld.load()
 	if err != nil {
 		r.stats.Reloaded(false, start)

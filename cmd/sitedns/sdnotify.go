@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+
+	"go.uber.org/zap"
 )
 
 // sdNotify tells the service manager about a change of state when sitedns
@@ -35,4 +37,12 @@ func sdNotify(state string) error {
 		return fmt.Errorf("sd_notify: %w", err)
 	}
 	return nil
+}
+
+// notify sends state with sdNotify and logs a failure, which changes nothing
+// else: the service manager only loses a state change.
+func notify(log *zap.Logger, state string) {
+	if err := sdNotify(state); err != nil {
+		log.Warn("service manager notification failed", zap.Error(err))
+	}
 }

@@ -217,9 +217,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		zap.Strings("dns", srv.Addrs()),
 		zap.String("metrics", metricsBound),
 		zap.String("version", versionString()))
+	notify(log, "READY=1\nSTATUS=serving "+ld.name())
 
 	<-ctx.Done()
 	shuttingDown.Store(true)
+	notify(log, "STOPPING=1")
 	log.Info("shutting down", zap.Duration("lameduck", f.lameduck))
 	if f.lameduck > 0 {
 		time.Sleep(f.lameduck)

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sitedns/sitedns/zones"
+)
+
+// runArgs runs a subcommand in process and returns its exit code and output.
+func runArgs(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestCheck: exit 0 and one summary line for a good config; exit 1 and
+// every error, each with file and line, for a bad one.
+func TestCheck(t *testing.T) {
+	code, out, _ := runArgs(t, "check", "-config", "../../testdata/config/good/contoso.toml")
+	if code != 0 || !strings.Contains(out, "ok: 1 zone(s)") || strings.Count(out, "\n") != 1 {
+		t.Errorf("good config: exit %d, %q", code, out)
+	}
+	code, _, errs := runArgs(t, "check", "-config", "../../testdata/config/bad/bad-record.toml")
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	if code != 1 || len(lines) != 2 || !strings.Contains(lines[0], "bad-record.toml:6:") {
+		t.Errorf("bad config: exit %d, %q", code, errs)
+	}
+	if code, _, _ := runArgs(t, "check"); code != 2 {
+		t.Errorf("no -config: exit %d, want 2", code)
+	}
+}
+
+// TestCheckSynthesisedSOA: check says when a zone's SOA is synthesised.
+func TestCheckSynthesisedSOA(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "min.toml")
+	if err := os.WriteFile(p, []byte("[[zone]]\norigin = \"example.lab\"\nrecords = [\"www 300 IN A 192.0.2.1\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runArgs(t, "check", "-config", p)
+	if code != 0 || !strings.Contains(out, "zone example.lab. has no SOA; serving example.lab.\t3600\tIN\tSOA\tns.example.lab.") {
+		t.Errorf("exit %d, %q", code, out)
+	}
+}
+
+// TestDemo: "sitedns demo" prints a config that loads as the demo does.
+func TestDemo(t *testing.T) {
+	code, out, _ := runArgs(t, "demo")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if _, err := zones.Parse("demo.toml", "", []byte(out), nil); err != nil {
+		t.Errorf("printed demo config does not load: %v", err)
+	}
+}
+
+// TestServeNotifies: serve tells a service manager READY=1 once it answers
+// and STOPPING=1 when it shuts down (Type=notify in the systemd unit).
+func TestServeNotifies(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	t.Setenv("NOTIFY_SOCKET", sock)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var errb bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"serve", "-listen", "127.0.0.1:0", "-metrics-listen", "", "-lameduck", "0"}, &bytes.Buffer{}, &errb)
+	}()
+	read := func() string {
+		t.Helper()
+		buf := make([]byte, 512)
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatalf("no notification: %v\n%s", err, errb.String())
+		}
+		return string(buf[:n])
+	}
+	if got := read(); !strings.HasPrefix(got, "READY=1") {
+		t.Errorf("first notification %q, want READY=1", got)
+	}
+	cancel()
+	if got := read(); got != "STOPPING=1" {
+		t.Errorf("notification at shutdown %q, want STOPPING=1", got)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exit %d\n%s", code, errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+// TestReadme keeps README.md true: every TOML example loads, every config
+// file a command names exists and passes check, and every subcommand a
+// command line uses exists.
+func TestReadme(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	blocks := regexp.MustCompile("(?s)```toml\n(.*?)```").FindAllStringSubmatch(text, -1)
+	if len(blocks) < 2 {
+		t.Fatalf("%d TOML examples in README.md", len(blocks))
+	}
+	for i, m := range blocks {
+		if _, err := zones.Parse("README.md example", "", []byte(m[1]), nil); err != nil {
+			t.Errorf("README TOML example %d does not load:\n%v\n%s", i+1, err, m[1])
+		}
+	}
+	configs := regexp.MustCompile(`-config (\S+)`).FindAllStringSubmatch(text, -1)
+	checked := 0
+	for _, m := range configs {
+		p := m[1]
+		if strings.ToUpper(p) == p { // a placeholder such as FILE
+			continue
+		}
+		if code, _, errs := runArgs(t, "check", "-config", filepath.Join("..", "..", p)); code != 0 {
+			t.Errorf("README names %s: check exit %d\n%s", p, code, errs)
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Error("README names no config file")
+	}
+	for _, m := range regexp.MustCompile(`(?:go run \./cmd/sitedns|sitedns) ([a-z-]+)`).FindAllStringSubmatch(text, -1) {
+		switch m[1] {
+		case "serve", "check", "demo", "scaffold", "loadtest", "version", "help":
+		case "is", "does", "answers", "writes", "ships", "keeps", "gives", "serves", "runs":
+		default:
+			if code, _, _ := runArgs(t, m[1], "-h"); code == 2 {
+				t.Errorf("README uses unknown subcommand %q", m[1])
+			}
+		}
+	}
+}
