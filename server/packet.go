@@ -36,6 +36,8 @@ type scratch struct {
 	ecs     dns.EDNS0_LOCAL
 	ecsData []byte
 	options [1]dns.EDNS0
+
+	fast fastState // the fast path's buffers
 }
 
 func newScratch(st stats) *scratch { return &scratch{st: st} }
@@ -129,6 +131,11 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 	if req[2]&(flagQR>>8) != 0 {
 		sc.st.drop(metrics.DropResponse)
 		return nil, nil
+	}
+	if s.beforeAnswer == nil {
+		if out, ok := s.fast(sc, dst, req, src, t, start); ok {
+			return out, nil
+		}
 	}
 	w, err := scanQuery(req)
 	m := &sc.req

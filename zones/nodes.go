@@ -118,7 +118,7 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 	if err != nil {
 		c.addf(rs[0].line, "ordering", owner, "%v", err)
 	}
-	a := &Answer{Scope: scope, RRs: rrs, Order: set}
+	a := &Answer{Scope: scope, RRs: rrs, Order: set, Wire: compileWire(rrs)}
 	z.Records += len(rrs)
 	if counted(t) && (aware || len(rrs) > 1) {
 		a.First = make([]*atomic.Uint64, len(rrs))
@@ -182,6 +182,7 @@ func (c *compiler) apex(z *Zone, blk span, field string) {
 			c.add(c.loc.key(blk, "origin"), field, "", "more than one SOA")
 		}
 		z.SOA = s.Default.RRs[0].(*dns.SOA)
+		z.NegSOA = negativeSOAWire(z.SOA)
 		return
 	}
 	mname := "ns." + z.Origin
@@ -199,8 +200,9 @@ func (c *compiler) apex(z *Zone, blk span, field string) {
 		Expire:  86400,
 		Minttl:  300,
 	}
+	z.NegSOA = negativeSOAWire(z.SOA)
 	set, _ := ordering.NewSet(ordering.DefaultPolicy(), []netip.Addr{{}}, false, nil)
-	n.Sets = append(n.Sets, &RRset{Type: dns.TypeSOA, Default: &Answer{Scope: "default", RRs: []dns.RR{z.SOA}, Order: set}})
+	n.Sets = append(n.Sets, &RRset{Type: dns.TypeSOA, Default: &Answer{Scope: "default", RRs: []dns.RR{z.SOA}, Order: set, Wire: compileWire([]dns.RR{z.SOA})}})
 	slices.SortFunc(n.Sets, func(a, b *RRset) int { return cmp.Compare(a.Type, b.Type) })
 	z.Records++
 }

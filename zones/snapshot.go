@@ -88,6 +88,10 @@ type Zone struct {
 	// ("*.example.contoso.lab.").
 	Nodes map[string]*Node
 
+	// NegSOA is SOA with the TTL of negative answers, precompiled for the
+	// server's fast path; nil when it cannot be.
+	NegSOA *WireRR
+
 	hasCuts bool // some node is a delegation: Lookup walks the ancestors
 }
 
@@ -155,4 +159,7 @@ type Answer struct {
 	// (sitedns_netmask_matches_total). Nil unless the set holds A records
 	// and netmask ordering applies to it.
 	Local, RemoteOnly *atomic.Uint64
+	// Wire is RRs precompiled for the server's fast path; nil when some
+	// record cannot take it (the server then packs with miekg/dns).
+	Wire *Wire
 }

@@ -1,0 +1,493 @@
+package server
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"slices"
+	"time"
+	"unsafe"
+
+	"github.com/miekg/dns"
+
+	"github.com/sitedns/sitedns/metrics"
+	"github.com/sitedns/sitedns/zones"
+)
+
+// The fast path answers the common query straight from the bytes: one
+// question of class IN, lower-case or not, no records but an optional OPT
+// whose only option is ECS, and an answer that is a plain RRset of the type
+// asked (with the addresses of SRV, MX and NS targets in the additional
+// section), NXDOMAIN or NODATA, that fits the client's payload size. It
+// writes the records the snapshot precompiled (zones.Wire) in the order
+// ordering.Set gives, compressing names exactly as miekg/dns does, so its
+// output is byte for byte what the general path sends; fast_test.go checks
+// that on every name of the test labs. Everything else — CNAME chasing,
+// wildcards, referrals, ANY, transfers, truncation, errors, other EDNS
+// options — goes to the general path, which stays the reference.
+//
+// It allocates nothing once its buffers have grown to the largest answer.
+
+// maxFastNames bounds the compression entries of one fast answer: names
+// beyond it send the query to the general path.
+const maxFastNames = 64
+
+// maxCompressionOffset is the first offset a compression pointer cannot
+// reach; miekg/dns records no name there.
+const maxCompressionOffset = 1 << 14
+
+// maxFastTargets bounds the distinct SRV/MX/NS targets of a fast answer (the
+// general path's maxAdditionalTargets).
+const maxFastTargets = maxAdditionalTargets
+
+// nameEntry is a name written into the response, for compression.
+type nameEntry struct {
+	key string // presentation form, as miekg/dns keys its compression map
+	off int
+}
+
+// fastState is the fast path's per-caller state, part of scratch.
+type fastState struct {
+	qname [255]byte // the question name as received, presentation form
+	lname [255]byte // the same in lower case
+	qkey  string    // qname[:n], valid during one answer
+	names [maxFastNames]nameEntry
+	nn    int
+	order []int
+	addl  []int
+	// addA and addAAAA are the additional answers of each distinct
+	// target, in the order of Wire.Target's first occurrences.
+	targets [maxFastTargets]string
+	addA    [maxFastTargets]*zones.Answer
+	addAAAA [maxFastTargets]*zones.Answer
+	nt      int
+}
+
+// fast answers req when it can (see above). ok false means it did nothing
+// observable — no counter bumped, no rotation advanced — and the general
+// path must answer. serve has checked the header length and QR.
+func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metrics.Transport, start time.Time) (out []byte, ok bool) {
+	f := &sc.fast
+	// Header: QUERY, one question, no answer or authority records, at most
+	// one additional (the OPT).
+	if req[2]&0x78 != 0 || req[4] != 0 || req[5] != 1 || req[6]|req[7]|req[8]|req[9]|req[10] != 0 || req[11] > 1 {
+		return nil, false
+	}
+	// The question name, checked to be one miekg/dns would print as is.
+	off, n := headerLen, 0
+	for {
+		if off >= len(req) {
+			return nil, false
+		}
+		c := int(req[off])
+		off++
+		if c == 0 {
+			break
+		}
+		if c > 63 || off+c > len(req) || n+c+1 > 254 {
+			return nil, false
+		}
+		for _, b := range req[off : off+c] {
+			if !zones.SimpleNameByte(b) {
+				return nil, false
+			}
+			f.qname[n] = b
+			if b >= 'A' && b <= 'Z' {
+				b += 'a' - 'A'
+			}
+			f.lname[n] = b
+			n++
+		}
+		f.qname[n], f.lname[n] = '.', '.'
+		n++
+		off += c
+	}
+	if n == 0 || off+4 > len(req) {
+		return nil, false // the root, or a short question
+	}
+	qtype := binary.BigEndian.Uint16(req[off:])
+	if binary.BigEndian.Uint16(req[off+2:]) != dns.ClassINET {
+		return nil, false
+	}
+	switch qtype {
+	case dns.TypeANY, dns.TypeAXFR, dns.TypeIXFR:
+		return nil, false
+	}
+	qEnd := off + 4
+
+	// The OPT, with no option but ECS, and nothing after it.
+	var (
+		optOn, do bool
+		ecsRaw    []byte
+		ecsCount  int
+		udpSize   uint16
+	)
+	if req[11] == 1 {
+		o := qEnd
+		if o+11 > len(req) || req[o] != 0 || binary.BigEndian.Uint16(req[o+1:]) != typeOPT || req[o+6] != 0 {
+			return nil, false
+		}
+		udpSize = binary.BigEndian.Uint16(req[o+3:])
+		do = req[o+7]&0x80 != 0
+		end := o + 11 + int(binary.BigEndian.Uint16(req[o+9:]))
+		if end != len(req) {
+			return nil, false
+		}
+		for p := o + 11; p < end; {
+			if p+4 > end {
+				return nil, false
+			}
+			code := binary.BigEndian.Uint16(req[p:])
+			l := int(binary.BigEndian.Uint16(req[p+2:]))
+			p += 4
+			if code != optionECS || p+l > end {
+				return nil, false
+			}
+			ecsRaw = req[p : p+l]
+			ecsCount++
+			p += l
+		}
+		optOn = true
+	} else if qEnd != len(req) {
+		return nil, false
+	}
+
+	snap := s.snap.Load()
+	if snap == nil {
+		return nil, false
+	}
+	client := src.Addr().Unmap()
+	var ecs ecsOption
+	echo := false
+	if snap.ClientSubnet && ecsCount > 0 {
+		e, ok := parseECS(ecsRaw)
+		if !ok || ecsCount > 1 {
+			return nil, false
+		}
+		ecs, client, echo = e, e.client, true
+	}
+
+	// What the answer holds, decided before anything is counted or rotated.
+	site, siteBits := snap.Sites.Lookup(client)
+	scopeIdx := -1
+	if site >= 0 && site < len(snap.SiteScope) {
+		scopeIdx = snap.SiteScope[site]
+	}
+	lname := unsafe.String(&f.lname[0], n)
+	res := snap.Lookup(lname, qtype)
+	var (
+		a     *zones.Answer
+		rcode int
+		scope int
+		neg   bool
+	)
+	switch res.Kind {
+	case zones.KindNXDomain:
+		rcode, neg = dns.RcodeNameError, true
+	case zones.KindNoData:
+		neg = true
+	case zones.KindAnswer:
+		set := res.Set
+		if res.Wildcard || set == nil || set.Type != qtype {
+			return nil, false
+		}
+		if set.SiteAware() {
+			if site != 0 {
+				scope = siteBits
+			} else {
+				scope = client.Unmap().BitLen()
+			}
+		}
+		a = set.For(scopeIdx)
+		if a == nil || len(a.RRs) == 0 {
+			a, neg = nil, true
+		} else if a.Wire == nil {
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+
+	size := qEnd
+	nameBudget := 0
+	var soa *zones.WireRR
+	if neg {
+		if res.Zone == nil || res.Zone.SOA == nil {
+			return nil, false
+		}
+		if soa = res.Zone.NegSOA; soa == nil {
+			return nil, false
+		}
+		size += soa.Max()
+		nameBudget += soa.Labels()
+	}
+	f.nt = 0
+	if a != nil {
+		w := a.Wire
+		size += w.Max
+		nameBudget += w.Labels
+		if w.Targets {
+			if w.DistinctTargets > maxFastTargets {
+				return nil, false
+			}
+			for _, tg := range w.Target {
+				if tg == "" || slices.Contains(f.targets[:f.nt], tg) {
+					continue
+				}
+				k := f.nt
+				f.targets[k] = tg
+				f.nt++
+				var ok bool
+				if f.addA[k], ok = additional(snap, tg, dns.TypeA, scopeIdx); !ok {
+					f.clearTargets()
+					return nil, false
+				}
+				if f.addAAAA[k], ok = additional(snap, tg, dns.TypeAAAA, scopeIdx); !ok {
+					f.clearTargets()
+					return nil, false
+				}
+				for _, x := range [...]*zones.Answer{f.addA[k], f.addAAAA[k]} {
+					if x != nil {
+						size += x.Wire.Max
+						nameBudget += x.Wire.Labels
+					}
+				}
+			}
+		}
+	}
+	if optOn {
+		size += 11
+		if echo {
+			size += 4 + len(ecs.raw)
+		}
+	}
+	limit := maxTCPSize
+	if t == metrics.UDP {
+		limit = minUDPSize
+		if optOn {
+			limit = min(max(int(udpSize), minUDPSize), maxUDPSize)
+		}
+	}
+	if size > limit || nameBudget > maxFastNames {
+		f.clearTargets()
+		return nil, false
+	}
+
+	// Committed: from here on the query is answered here.
+	sc.st.query(t, qtype)
+	b := dst[:cap(dst)]
+	if len(b) < size {
+		b = make([]byte, size)
+	}
+	b[0], b[1] = req[0], req[1]
+	b[2] = 0x80 | 0x04 | req[2]&0x01 // QR, AA, RD
+	b[3] = req[3]&0x10 | byte(rcode) // CD, RCODE
+	clear(b[4:12])
+	b[5] = 1
+	copy(b[headerLen:qEnd], req[headerLen:qEnd])
+	off = qEnd
+	f.qkey = unsafe.String(&f.qname[0], n)
+	f.nn = 0
+
+	var an, ns, ar int
+	if a != nil {
+		w := a.Wire
+		nr := len(a.RRs)
+		f.order = slices.Grow(f.order[:0], nr)[:nr]
+		ord := f.order
+		local := 0
+		if a.Order == nil {
+			for i := range ord {
+				ord[i] = i
+			}
+		} else {
+			local = a.Order.Order(ord, client)
+			if a.Order.ClientDependent() {
+				scope = max(scope, netmaskScope(client))
+			}
+		}
+		for _, j := range ord {
+			off = f.rr(b, off, &w.RRs[j])
+		}
+		an = nr
+		// The answer metrics, as countDelivered bumps them.
+		if first := ord[0]; first < len(a.First) && a.First[first] != nil {
+			a.First[first].Add(1)
+		}
+		if a.Order != nil && a.Order.ClientDependent() && w.RRs[0].Head[0] == 0 && w.RRs[0].Head[1] == byte(dns.TypeA) {
+			c := a.RemoteOnly
+			if local > 0 {
+				c = a.Local
+			}
+			if c != nil {
+				c.Add(1)
+			}
+		}
+		if f.nt > 0 {
+			var done uint32
+			for _, j := range ord {
+				tg := w.Target[j]
+				if tg == "" {
+					continue
+				}
+				k := slices.Index(f.targets[:f.nt], tg)
+				if done&(1<<k) != 0 {
+					continue
+				}
+				done |= 1 << k
+				for _, x := range [...]*zones.Answer{f.addA[k], f.addAAAA[k]} {
+					if x != nil {
+						off = f.additional(b, off, x, client, req)
+						ar += len(x.RRs)
+					}
+				}
+			}
+			f.clearTargets()
+		}
+	}
+	if soa != nil {
+		off = f.rr(b, off, soa)
+		ns = 1
+	}
+	if optOn {
+		b[off] = 0
+		binary.BigEndian.PutUint16(b[off+1:], typeOPT)
+		binary.BigEndian.PutUint16(b[off+3:], advertiseSize)
+		b[off+5], b[off+6], b[off+7], b[off+8] = 0, 0, 0, 0
+		if do {
+			b[off+7] = 0x80
+		}
+		rdlen := 0
+		if echo {
+			rdlen = 4 + len(ecs.raw)
+		}
+		binary.BigEndian.PutUint16(b[off+9:], uint16(rdlen))
+		off += 11
+		if echo {
+			binary.BigEndian.PutUint16(b[off:], optionECS)
+			binary.BigEndian.PutUint16(b[off+2:], uint16(len(ecs.raw)))
+			copy(b[off+4:], ecs.raw)
+			b[off+4+3] = 0
+			if ecs.source != 0 {
+				b[off+4+3] = byte(scope)
+			}
+			off += rdlen
+		}
+		ar++
+	}
+	binary.BigEndian.PutUint16(b[6:], uint16(an))
+	binary.BigEndian.PutUint16(b[8:], uint16(ns))
+	binary.BigEndian.PutUint16(b[10:], uint16(ar))
+
+	if c := snap.Counters.Site; site >= 0 && site < len(c) && c[site] != nil {
+		c[site].Add(1)
+	}
+	sc.done(rcode, t, start)
+	f.qkey = ""
+	return b[:off], true
+}
+
+// additional returns the answer the general path's additional section
+// takes for target and qtype (nil for none), or ok false when the fast path
+// cannot write it (a wildcard owner, a set without wire data).
+func additional(snap *zones.Snapshot, target string, qtype uint16, scopeIdx int) (a *zones.Answer, ok bool) {
+	res := snap.Lookup(target, qtype)
+	if res.Kind != zones.KindAnswer || res.Set == nil || res.Set.Type != qtype {
+		return nil, true
+	}
+	g := res.Set.For(scopeIdx)
+	if g == nil || len(g.RRs) == 0 {
+		return nil, true
+	}
+	if res.Wildcard || g.Wire == nil {
+		return nil, false
+	}
+	return g, true
+}
+
+// additional writes the records of x at off in the order the general path
+// gives additional records: local first, rotated at the query ID.
+func (f *fastState) additional(b []byte, off int, x *zones.Answer, client netip.Addr, req []byte) int {
+	nr := len(x.RRs)
+	f.addl = slices.Grow(f.addl[:0], nr)[:nr]
+	if x.Order == nil {
+		for i := range f.addl {
+			f.addl[i] = i
+		}
+	} else {
+		x.Order.OrderAt(f.addl, client, uint64(binary.BigEndian.Uint16(req)))
+	}
+	for _, j := range f.addl {
+		off = f.rr(b, off, &x.Wire.RRs[j])
+	}
+	return off
+}
+
+// clearTargets drops the references to the snapshot's answers.
+func (f *fastState) clearTargets() {
+	clear(f.addA[:f.nt])
+	clear(f.addAAAA[:f.nt])
+	f.nt = 0
+}
+
+// rr writes r at off and returns the offset after it.
+func (f *fastState) rr(b []byte, off int, r *zones.WireRR) int {
+	off = f.name(b, off, r.Owner, true)
+	copy(b[off:], r.Head[:])
+	off += 8
+	rdlen := off
+	off += 2
+	off += copy(b[off:], r.Data[:r.Split])
+	for _, s := range r.Names[:r.NumNames] {
+		off = f.name(b, off, s, r.Compress)
+	}
+	off += copy(b[off:], r.Data[r.Split:])
+	binary.BigEndian.PutUint16(b[rdlen:], uint16(off-rdlen-2))
+	return off
+}
+
+// name writes the simple name s at off as miekg/dns's packDomainName does
+// with its compression map: at each label, the rest of the name is looked
+// up among the names written before (the question first); a hit becomes a
+// pointer when compress is set, and a miss is recorded at its offset.
+func (f *fastState) name(b []byte, off int, s string, compress bool) int {
+	if s == "." {
+		b[off] = 0
+		return off + 1
+	}
+	begin := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '.' {
+			continue
+		}
+		key := s[begin:]
+		if p, ok := f.find(key); ok {
+			if compress {
+				binary.BigEndian.PutUint16(b[off:], uint16(p|0xC000))
+				return off + 2
+			}
+		} else if off < maxCompressionOffset && f.nn < len(f.names) {
+			f.names[f.nn] = nameEntry{key: key, off: off}
+			f.nn++
+		}
+		b[off] = byte(i - begin)
+		off += 1 + copy(b[off+1:], s[begin:i])
+		begin = i + 1
+	}
+	b[off] = 0
+	return off + 1
+}
+
+// find returns where the name key was written before: a suffix of the
+// question, or a name recorded since.
+func (f *fastState) find(key string) (int, bool) {
+	q := f.qkey
+	if d := len(q) - len(key); d >= 0 && q[d:] == key && (d == 0 || q[d-1] == '.') {
+		return headerLen + d, true
+	}
+	for _, e := range f.names[:f.nn] {
+		if e.key == key {
+			return e.off, true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,241 @@
+package zones
+
+import (
+	"encoding/binary"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// Wire is an answer set precompiled for the server's fast path: every record
+// split into the parts that never change (TYPE, CLASS, TTL, the RDATA bytes
+// around its domain names) and the names, which the server compresses per
+// response so that the bytes match what miekg/dns packs for the same message.
+// Immutable after construction.
+type Wire struct {
+	// RRs[i] is RRs[i] of the Answer, precompiled.
+	RRs []WireRR
+	// Max bounds the bytes RRs take in a message, without compression.
+	Max int
+	// Labels bounds the compression entries the records' names can add.
+	Labels int
+	// Targets says the records name hosts whose addresses go in the
+	// additional section (SRV, MX, NS); Target[i] is the lower-case target
+	// of RRs[i] ("" for none, as for the root).
+	Targets bool
+	Target  []string
+	// DistinctTargets counts the distinct non-empty targets.
+	DistinctTargets int
+}
+
+// WireRR is one record precompiled for the fast path. It packs as Owner,
+// Head, then RDATA: Data[:Split], the Names (compressed per Compress, as
+// miekg/dns does for the type), Data[Split:]. Immutable.
+type WireRR struct {
+	// Owner is the owner name as the record holds it (miekg/dns packs it as
+	// it is, so its case matters for compression).
+	Owner string
+	// Head is TYPE, CLASS and TTL.
+	Head [8]byte
+	// Data is the RDATA without its names, split at Split.
+	Data  []byte
+	Split int
+	// Names are the domain names in the RDATA, NumNames of them.
+	Names    [2]string
+	NumNames int
+	// Compress says the names may be compressed (not for SRV, RFC 2782).
+	Compress bool
+}
+
+// Max is the most bytes r takes in a message: no name compressed.
+func (r *WireRR) Max() int {
+	n := nameLen(r.Owner) + 10 + len(r.Data)
+	for _, s := range r.Names[:r.NumNames] {
+		n += nameLen(s)
+	}
+	return n
+}
+
+// Labels is how many compression entries r's names can add.
+func (r *WireRR) Labels() int {
+	n := dns.CountLabel(r.Owner)
+	for _, s := range r.Names[:r.NumNames] {
+		n += dns.CountLabel(s)
+	}
+	return n
+}
+
+// nameLen is the wire length of a simple fully qualified name.
+func nameLen(s string) int {
+	if s == "." {
+		return 1
+	}
+	return len(s) + 1
+}
+
+// compileWire precompiles rrs for the fast path, or returns nil when some
+// record holds a name or a type the fast path does not pack.
+func compileWire(rrs []dns.RR) *Wire {
+	if len(rrs) == 0 {
+		return nil
+	}
+	w := &Wire{RRs: make([]WireRR, len(rrs))}
+	for i, rr := range rrs {
+		if !wireRR(&w.RRs[i], rr) {
+			return nil
+		}
+		w.Max += w.RRs[i].Max()
+		w.Labels += w.RRs[i].Labels()
+	}
+	switch rrs[0].Header().Rrtype {
+	case dns.TypeSRV, dns.TypeMX, dns.TypeNS:
+		w.Targets = true
+		w.Target = make([]string, len(rrs))
+		seen := map[string]bool{}
+		for i := range w.RRs {
+			r := &w.RRs[i]
+			t := strings.ToLower(r.Names[0])
+			if r.NumNames == 0 || t == "." || t == "" {
+				continue
+			}
+			w.Target[i] = t
+			if !seen[t] {
+				seen[t] = true
+				w.DistinctTargets++
+			}
+		}
+	}
+	return w
+}
+
+// negativeSOAWire is the SOA of negative answers precompiled: TTL
+// min(SOA TTL, SOA MINIMUM) (RFC 2308 §3). Nil if it cannot be.
+func negativeSOAWire(soa *dns.SOA) *WireRR {
+	if soa == nil {
+		return nil
+	}
+	neg := *soa
+	if neg.Minttl < neg.Hdr.Ttl {
+		neg.Hdr.Ttl = neg.Minttl
+	}
+	r := new(WireRR)
+	if !wireRR(r, &neg) {
+		return nil
+	}
+	return r
+}
+
+// wireRR fills r from rr; false when the fast path cannot pack it.
+func wireRR(r *WireRR, rr dns.RR) bool {
+	h := rr.Header()
+	if !simpleName(h.Name) {
+		return false
+	}
+	r.Owner = h.Name
+	binary.BigEndian.PutUint16(r.Head[0:], h.Rrtype)
+	binary.BigEndian.PutUint16(r.Head[2:], h.Class)
+	binary.BigEndian.PutUint32(r.Head[4:], h.Ttl)
+	var names []string
+	switch v := rr.(type) {
+	case *dns.A, *dns.AAAA, *dns.TXT, *dns.CAA:
+		// No names in the RDATA: pack it as miekg/dns does.
+		buf := make([]byte, 4+nameLen(h.Name)+10+dns.Len(rr))
+		end, err := dns.PackRR(rr, buf, 0, nil, false)
+		if err != nil {
+			return false
+		}
+		start := nameLen(h.Name) + 10
+		if start > end {
+			return false
+		}
+		r.Data = append([]byte(nil), buf[start:end]...)
+		r.Split = len(r.Data)
+		return true
+	case *dns.SRV:
+		r.Data = binary.BigEndian.AppendUint16(r.Data, v.Priority)
+		r.Data = binary.BigEndian.AppendUint16(r.Data, v.Weight)
+		r.Data = binary.BigEndian.AppendUint16(r.Data, v.Port)
+		names = []string{v.Target}
+	case *dns.MX:
+		r.Data = binary.BigEndian.AppendUint16(r.Data, v.Preference)
+		names = []string{v.Mx}
+		r.Compress = true
+	case *dns.NS:
+		names = []string{v.Ns}
+		r.Compress = true
+	case *dns.CNAME:
+		names = []string{v.Target}
+		r.Compress = true
+	case *dns.PTR:
+		names = []string{v.Ptr}
+		r.Compress = true
+	case *dns.SOA:
+		names = []string{v.Ns, v.Mbox}
+		r.Compress = true
+		r.Split = 0
+		for _, x := range [...]uint32{v.Serial, v.Refresh, v.Retry, v.Expire, v.Minttl} {
+			r.Data = binary.BigEndian.AppendUint32(r.Data, x)
+		}
+		for i, s := range names {
+			if !simpleName(s) {
+				return false
+			}
+			r.Names[i] = s
+		}
+		r.NumNames = len(names)
+		return true
+	default:
+		return false
+	}
+	r.Split = len(r.Data)
+	for i, s := range names {
+		if !simpleName(s) {
+			return false
+		}
+		r.Names[i] = s
+	}
+	r.NumNames = len(names)
+	return true
+}
+
+// simpleName reports whether s is a fully qualified name whose presentation
+// form is its wire form label for label: no escapes, no characters miekg/dns
+// would escape, no empty label, within 255 bytes on the wire.
+func simpleName(s string) bool {
+	if s == "." {
+		return true
+	}
+	if len(s) < 2 || len(s) > 254 || s[len(s)-1] != '.' {
+		return false
+	}
+	l := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '.' {
+			if l == 0 || l > 63 {
+				return false
+			}
+			l = 0
+			continue
+		}
+		if !SimpleNameByte(c) {
+			return false
+		}
+		l++
+	}
+	return true
+}
+
+// SimpleNameByte reports whether c stands for itself in a name's
+// presentation form as miekg/dns writes it (printable ASCII other than
+// the characters it escapes).
+func SimpleNameByte(c byte) bool {
+	if c <= ' ' || c >= 0x7F {
+		return false
+	}
+	switch c {
+	case '.', '\'', '@', ';', '(', ')', '"', '\\', '$':
+		return false
+	}
+	return true
+}
