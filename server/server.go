@@ -23,6 +23,7 @@ const (
 	DefaultTCPIdleTimeout = 10 * time.Second
 	DefaultTCPReadTimeout = 2 * time.Second
 	DefaultMaxTCPConns    = 1000
+	DefaultMaxTCPQuery    = 4096
 )
 
 // Config holds the process settings of a Server. The zero value of every
@@ -49,6 +50,11 @@ type Config struct {
 	// MaxTCPConnsPerPrefix caps the TCP connections open at once from one
 	// client network (an IPv4 /24 or an IPv6 /64); 0 means no such cap.
 	MaxTCPConnsPerPrefix int
+	// MaxTCPQuery is the largest message a TCP client may send (default
+	// 4096 bytes: a query is a question and an OPT; sitedns takes no
+	// UPDATE). A connection announcing a longer one is closed before it is
+	// read, and counted as a DropMalformed.
+	MaxTCPQuery int
 	// Logger receives errors and recovered panics; nil means none.
 	Logger *zap.Logger
 	// Stats receives the server's counters and latencies; nil means none.
@@ -71,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxTCPConns <= 0 {
 		c.MaxTCPConns = DefaultMaxTCPConns
+	}
+	if c.MaxTCPQuery <= 0 {
+		c.MaxTCPQuery = DefaultMaxTCPQuery
 	}
 	if c.MaxTCPConnsPerPrefix < 0 {
 		c.MaxTCPConnsPerPrefix = 0
@@ -249,6 +258,11 @@ func (s *Server) bind(host, port string) (_ *listener, retry bool, err error) {
 	return l, false, nil
 }
 
+// udpDrain is how long Shutdown lets the UDP readers answer the datagrams
+// queued on their sockets: a query the kernel accepted before Shutdown is
+// answered, not dropped with the socket.
+const udpDrain = 50 * time.Millisecond
+
 // udpSocketBuffer is the receive buffer asked for on each UDP socket.
 const udpSocketBuffer = 4 << 20
 
@@ -274,7 +288,8 @@ func (s *Server) Addrs() []string {
 }
 
 // Shutdown stops reading new queries, answers those already read (including
-// complete TCP queries already received on a connection), then closes every
+// complete TCP queries already received on a connection, and UDP datagrams
+// queued on the sockets, read for up to udpDrain), then closes every
 // socket and waits for the server's goroutines. When ctx ends first it closes
 // everything at once, waits for the goroutines, and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -290,7 +305,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, l := range s.listeners {
 		l.tcp.Close() // no new connections
 		for _, c := range l.udp {
-			_ = c.SetReadDeadline(now) // wakes the reader, which then stops
+			// The reader answers the datagrams already queued on its
+			// socket (and any arriving in the meantime) until the
+			// deadline, then stops.
+			_ = c.SetReadDeadline(now.Add(udpDrain))
 		}
 	}
 	for c := range s.conns {

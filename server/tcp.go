@@ -48,12 +48,27 @@ func (c *tcpConn) stopReading(now time.Time) {
 // acceptTCP accepts connections on l until Shutdown closes it.
 func (s *Server) acceptTCP(l *net.TCPListener) {
 	defer s.wg.Done()
+	for !s.acceptLoop(l) {
+	}
+}
+
+// acceptLoop is the loop of acceptTCP. It returns true when the listener is
+// closed, false after recovering from a panic, so that acceptTCP starts it
+// again.
+func (s *Server) acceptLoop(l *net.TCPListener) (stopped bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.stats.drop(metrics.DropPanic)
+			s.log.Error("panic in the TCP acceptor; restarting it", zap.Any("panic", r), zap.Stack("stack"))
+			stopped = false
+		}
+	}()
 	var delay time.Duration
 	for {
 		c, err := l.AcceptTCP()
 		if err != nil {
 			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
-				return
+				return true
 			}
 			// Out of file descriptors and the like: back off as net/http does.
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
@@ -124,8 +139,10 @@ func (s *Server) release(tc *tcpConn) {
 // framed by a two-byte length, several in flight, answered in the order they
 // came. The connection closes when the client sends nothing for
 // TCPIdleTimeout between messages, takes more than TCPReadTimeout to send a
-// message it started, sends a message shorter than a DNS header, or does not
-// take an answer within TCPIdleTimeout.
+// message it started, sends a message shorter than a DNS header or longer
+// than MaxTCPQuery, does not take an answer within TCPIdleTimeout, or sends a
+// query whose answering panicked (the client then retries at once rather
+// than wait for an answer that will not come).
 func (s *Server) serveTCP(tc *tcpConn) {
 	defer s.wg.Done()
 	defer s.release(tc)
@@ -154,6 +171,10 @@ func (s *Server) serveTCP(tc *tcpConn) {
 			return
 		}
 		n := int(binary.BigEndian.Uint16(hdr[:]))
+		if n > s.cfg.MaxTCPQuery {
+			s.stats.drop(metrics.DropMalformed)
+			return
+		}
 		if n > cap(in) {
 			in = make([]byte, n)
 		}
@@ -171,7 +192,9 @@ func (s *Server) serveTCP(tc *tcpConn) {
 
 		resp, xfr, ok := s.serveSafe(sc, out[2:2], in, tc.src, metrics.TCP, start, true)
 		if !ok {
-			sc = newScratch(s.stats)
+			// The query got no answer: close, so that the client retries
+			// at once instead of waiting for it (RFC 7766 §6.2.4).
+			return
 		}
 		if xfr != nil {
 			err := s.transferStream(sc, out[2:2], xfr, start, func(msg []byte) error {
