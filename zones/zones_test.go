@@ -73,10 +73,10 @@ func TestDemoIsTestdata(t *testing.T) {
 	}
 }
 
-// TestBadConfigs: each config under testdata/config/bad fails with the
+// TestBadConfigs: each testdata/config/invalid-*.toml fails with the
 // errors its "# want:" lines name: file, line, field, value and message.
 func TestBadConfigs(t *testing.T) {
-	files, _ := filepath.Glob(testdata("bad", "*.toml"))
+	files, _ := filepath.Glob(testdata("invalid-*.toml"))
 	if len(files) < 10 {
 		t.Fatalf("only %d bad configs", len(files))
 	}
@@ -384,8 +384,8 @@ records = ["www 300 IN A 10.0.0.1", "WWW.contoso.lab. 300 IN A 10.0.0.1", "www 3
 // FuzzParse: no config text crashes the loader; a failure is a list of
 // errors that each name the file and say what is wrong.
 func FuzzParse(f *testing.F) {
-	for _, dir := range []string{"good", "bad"} {
-		files, _ := filepath.Glob(testdata(dir, "*.toml"))
+	for _, pattern := range []string{"good/*.toml", "invalid-*.toml"} {
+		files, _ := filepath.Glob(testdata(pattern))
 		for _, p := range files {
 			if b, err := os.ReadFile(p); err == nil {
 				f.Add(b)

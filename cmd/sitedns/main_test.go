@@ -29,13 +29,39 @@ func TestCheck(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "ok: 1 zone(s)") || strings.Count(out, "\n") != 1 {
 		t.Errorf("good config: exit %d, %q", code, out)
 	}
-	code, _, errs := runArgs(t, "check", "-config", "../../testdata/config/bad/bad-record.toml")
+	code, _, errs := runArgs(t, "check", "-config", "../../testdata/config/invalid-bad-record.toml")
 	lines := strings.Split(strings.TrimSpace(errs), "\n")
-	if code != 1 || len(lines) != 2 || !strings.Contains(lines[0], "bad-record.toml:6:") {
+	if code != 1 || len(lines) != 2 || !strings.Contains(lines[0], "invalid-bad-record.toml:6:") {
 		t.Errorf("bad config: exit %d, %q", code, errs)
 	}
 	if code, _, _ := runArgs(t, "check"); code != 2 {
 		t.Errorf("no -config: exit %d, want 2", code)
+	}
+}
+
+// TestCheckInvalid: check exits 1 on every invalid-*.toml and prints, one
+// per line, the exact errors its "# want:" lines name.
+func TestCheckInvalid(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/config/invalid-*.toml")
+	if len(files) < 10 {
+		t.Fatalf("only %d invalid configs", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, out, errs := runArgs(t, "check", "-config", f)
+			if code != 1 || out != "" {
+				t.Fatalf("exit %d, stdout %q", code, out)
+			}
+			for _, l := range strings.Split(string(b), "\n") {
+				if w, ok := strings.CutPrefix(l, "# want: "); ok && !strings.Contains(errs, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errs)
+				}
+			}
+		})
 	}
 }
 
