@@ -76,8 +76,13 @@ type Config struct {
 	// (default 24); LocalBits6 the same for IPv6 (default 64).
 	LocalBits  int
 	LocalBits6 int
-	// Alpha is the significance level of the chi-square test (default 0.01).
+	// Alpha is the significance level of the chi-square tests of a run, all
+	// groups together (default 0.01): each group is tested at Alpha divided
+	// by the number of groups (Bonferroni).
 	Alpha float64
+	// Seed seeds the random order of the queries in each block (0: the
+	// clock).
+	Seed uint64
 }
 
 // Client is one simulated client.

@@ -46,9 +46,11 @@
 // come from the expected shares?" Its p-value is the upper tail of the
 // chi-square distribution, Q(df/2, x/2), computed with the regularized
 // incomplete gamma function (series below a+1, continued fraction above, so
-// small tails keep their precision). A group is "unfair" when p < Config.Alpha
-// (default 0.01: with many groups per run, a 5% level would flag one group in
-// twenty of a perfect server). Two readings follow from what the test is:
+// small tails keep their precision). A group is "unfair" when p is below
+// Config.Alpha (default 0.01) divided by the number of groups: a run tests many
+// groups at once, and without the Bonferroni correction a run of a perfect
+// server with 20 groups would call one of them unfair more often than not at
+// the 5% level. Two readings follow from what the test is:
 //
 //   - Deterministic rotation (Windows, sitedns) hands each target out almost
 //     exactly equally often, so its statistic is near 0 and its p-value near 1:
@@ -73,6 +75,12 @@
 // Latency quantiles are nearest-rank over every response (the run keeps them
 // all; MaxQueries bounds the memory), from the first send to the final
 // answer, TCP retry included.
+//
+// The queries go out in blocks, one per (client, name, type), each block in a
+// fresh random order. A fixed order would alias with a server's shared
+// rotation counter (9 clients and 3 targets: client k would always see
+// counter positions ≡ k mod 3) and show a fair server as unfair per site;
+// real clients do not query in lockstep either.
 //
 // JSON output writes NaN as null and infinities as "+Inf"/"-Inf".
 package loadtest

@@ -129,7 +129,7 @@ Latency p50 {{ms .R.Latency.P50}}, p99 {{ms .R.Latency.P99}}, p99.9 {{ms .R.Late
 </tbody>
 </table>
 <p class="note">max/min: the largest over the smallest first-answer count, each over its expected count (1 is perfectly even).
-p: Pearson's chi-square goodness of fit of the first answers against the expected shares; unfair when p &lt; {{.R.Alpha}}.
+p: Pearson's chi-square goodness of fit of the first answers against the expected shares; unfair when p &lt; {{printf "%.3g" .R.GroupAlpha}} ({{.R.Alpha}} over {{len .R.Groups}} groups, Bonferroni).
 netmask hit: answers whose first record is in the client's own network; local 1st: the same among answers that held such a record.
 violations: answers holding a record outside the scope's expected targets (- when none were given).</p>
 {{range .Charts}}{{$c := .}}

@@ -91,21 +91,25 @@ func (l Latency) MarshalJSON() ([]byte, error) {
 
 // Report is the result of a run: totals and one Group per (site, name, type).
 type Report struct {
-	Server    string    `json:"server"`
-	Started   time.Time `json:"started"`
-	Elapsed   float64   `json:"elapsed_seconds"`
-	Clients   int       `json:"clients"`
-	Bind      bool      `json:"bind_source"`
-	ECS       bool      `json:"ecs"`
-	Alpha     float64   `json:"alpha"`
-	Queries   int       `json:"queries"`
-	Responses int       `json:"responses"`
-	Timeouts  int       `json:"timeouts"`
-	Errors    int       `json:"errors"`
-	TCP       int       `json:"tcp_retries"`
-	QPS       float64   `json:"qps"`
-	Latency   Latency   `json:"latency"`
-	Groups    []Group   `json:"groups"`
+	Server  string    `json:"server"`
+	Started time.Time `json:"started"`
+	Elapsed float64   `json:"elapsed_seconds"`
+	Clients int       `json:"clients"`
+	Bind    bool      `json:"bind_source"`
+	ECS     bool      `json:"ecs"`
+	Alpha   float64   `json:"alpha"`
+	// GroupAlpha is the level each group is tested at: Alpha over the
+	// number of groups (Bonferroni), so that a run of a fair server reports
+	// any group unfair with probability at most Alpha.
+	GroupAlpha float64 `json:"group_alpha"`
+	Queries    int     `json:"queries"`
+	Responses  int     `json:"responses"`
+	Timeouts   int     `json:"timeouts"`
+	Errors     int     `json:"errors"`
+	TCP        int     `json:"tcp_retries"`
+	QPS        float64 `json:"qps"`
+	Latency    Latency `json:"latency"`
+	Groups     []Group `json:"groups"`
 }
 
 // Group is the report for the queries of one site's clients for one name and
@@ -137,8 +141,8 @@ type Group struct {
 	ChiSquare   Float `json:"chi_square"`
 	DF          int   `json:"df"`
 	PValue      Float `json:"p_value"`
-	// Reject: the p-value is below Alpha, the answers are not spread as
-	// expected.
+	// Reject: the p-value is below the report's GroupAlpha: the answers
+	// are not spread as expected.
 	Reject bool `json:"reject"`
 	// LowCount: some expected count is below 5, where the chi-square
 	// approximation is poor; treat the p-value with care.
@@ -300,8 +304,11 @@ func (a *Analysis) Report(started time.Time, elapsed time.Duration) *Report {
 		Errors: a.total.errors, TCP: a.total.tcp, QPS: rate(a.total.queries),
 		Latency: latencyOf(slices.Clone(a.latencies)),
 	}
+	r.GroupAlpha = cfg.Alpha / float64(max(len(a.groups), 1))
 	for _, g := range a.groups {
-		r.Groups = append(r.Groups, a.group(g, rate))
+		out := a.group(g, rate)
+		out.Reject = !math.IsNaN(float64(out.PValue)) && float64(out.PValue) < r.GroupAlpha
+		r.Groups = append(r.Groups, out)
 	}
 	slices.SortStableFunc(r.Groups, func(x, y Group) int {
 		return cmp.Or(cmp.Compare(x.Scope, y.Scope), cmp.Compare(x.Site, y.Site),
@@ -412,6 +419,5 @@ func (a *Analysis) group(g *groupAcc, rate func(int) float64) Group {
 	stat, df := ChiSquare(observed, expected)
 	p := ChiSquarePValue(stat, df)
 	out.ChiSquare, out.DF, out.PValue = Float(stat), df, Float(p)
-	out.Reject = p < cfg.Alpha
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -34,7 +35,7 @@ const ProgressInterval = 250 * time.Millisecond
 // needed and Config.UDPSize is 0 (the DNS Flag Day 2020 value).
 const defaultEDNSSize = 1232
 
-// job is one (client, name, type): query i of a run asks jobs[i%len(jobs)].
+// job is one (client, name, type).
 type job struct {
 	client int
 	name   string
@@ -77,8 +78,12 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Report, err
 		defer cancel()
 	}
 
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	order := &dispenser{jobs: jobs, rng: rand.New(rand.NewPCG(seed, 0x5173646e73))}
 	var (
-		next     atomic.Int64
 		done     atomic.Int64
 		timeouts atomic.Int64
 		failed   atomic.Int64
@@ -89,7 +94,7 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Report, err
 	start := time.Now()
 	snapshot := func() Progress {
 		return Progress{
-			Sent: min(next.Load(), int64(cfg.Queries)), Done: done.Load(),
+			Sent: order.sent.Load(), Done: done.Load(),
 			Timeouts: timeouts.Load(), Errors: failed.Load(),
 			Queries: cfg.Queries, Elapsed: time.Since(start), Duration: cfg.Duration,
 		}
@@ -116,14 +121,16 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Report, err
 			w := newWorker(&cfg, server)
 			defer w.close()
 			for {
-				i := next.Add(1) - 1
-				if i >= int64(cfg.Queries) || ctx.Err() != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				i, j, ok := order.take(int64(cfg.Queries))
+				if !ok {
 					return
 				}
 				if cfg.Rate > 0 && !waitSlot(ctx, start, i, cfg.Rate) {
 					return
 				}
-				j := jobs[i%int64(len(jobs))]
 				s, ok := w.query(ctx, j)
 				if !ok {
 					return // the run was stopped mid-query
@@ -149,6 +156,41 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Report, err
 		progress(snapshot())
 	}
 	return analysis.Report(start, elapsed), nil
+}
+
+// dispenser hands out the jobs in blocks of len(jobs) queries, each block a
+// fresh random permutation: every job gets its share of the queries (exactly,
+// when the count is a multiple of the block), and no client keeps a fixed
+// phase against the server's rotation counter. A fixed order would alias with
+// a shared counter (with 9 clients and 3 targets, client k would see counter
+// positions k, k+9, k+18, ...: always the same target) and show a perfectly
+// fair server as unfair per site.
+type dispenser struct {
+	sent atomic.Int64 // queries handed out, for progress
+
+	mu   sync.Mutex // mu guards the fields below
+	jobs []job
+	rng  *rand.Rand
+	next int64
+	perm []int
+}
+
+// take returns the number of the next query and its job, and false once
+// limit queries have been handed out.
+func (d *dispenser) take(limit int64) (int64, job, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	i := d.next
+	if i >= limit {
+		return i, job{}, false
+	}
+	d.next++
+	d.sent.Store(d.next)
+	n := int64(len(d.jobs))
+	if pos := i % n; pos == 0 || d.perm == nil {
+		d.perm = d.rng.Perm(int(n))
+	}
+	return i, d.jobs[d.perm[i%n]], true
 }
 
 // waitSlot sleeps until query i's turn at the given rate; false if ctx ends
