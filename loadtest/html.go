@@ -99,6 +99,12 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"mode":       sourceMode,
 	"qps":        func(f float64) string { return fmt.Sprintf("%.0f", f) },
 	"secs":       func(f float64) string { return fmt.Sprintf("%.2f", f) },
+	"class": func(v string) string {
+		if v == "unfair" {
+			return "unfair"
+		}
+		return "fair"
+	},
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -124,7 +130,7 @@ Latency p50 {{ms .R.Latency.P50}}, p99 {{ms .R.Latency.P99}}, p99.9 {{ms .R.Late
 <thead><tr><th>site</th><th>scope</th><th>name</th><th>type</th><th>queries</th><th>answers</th><th>max/min</th><th>chi²</th><th>df</th><th>p</th><th>verdict</th><th>netmask hit</th><th>local 1st</th><th>violations</th><th>timeouts</th><th>errors</th><th>p50</th><th>p99</th><th>p99.9</th></tr></thead>
 <tbody>
 {{- range .Charts}}{{$g := .G}}
-<tr><td>{{$g.Site}}</td><td>{{dash $g.Scope}}</td><td>{{$g.Name}}</td><td>{{$g.Type}}</td><td>{{$g.Queries}}</td><td>{{$g.Answers}}</td><td>{{fmt2 $g.MaxMinRatio}}</td><td>{{fmt1 $g.ChiSquare}}</td><td>{{$g.DF}}</td><td>{{pvalue $g.PValue}}</td><td class="{{.Verdict}}">{{.Verdict}}</td><td>{{percent $g.NetmaskHit}}</td><td>{{localFirst $g}}</td><td>{{violations $g.AffinityViolations}}</td><td>{{$g.Timeouts}}</td><td>{{$g.Errors}}</td><td>{{ms $g.Latency.P50}}</td><td>{{ms $g.Latency.P99}}</td><td>{{ms $g.Latency.P999}}</td></tr>
+<tr><td>{{$g.Site}}</td><td>{{dash $g.Scope}}</td><td>{{$g.Name}}</td><td>{{$g.Type}}</td><td>{{$g.Queries}}</td><td>{{$g.Answers}}</td><td>{{fmt2 $g.MaxMinRatio}}</td><td>{{fmt1 $g.ChiSquare}}</td><td>{{$g.DF}}</td><td>{{pvalue $g.PValue}}</td><td class="{{class .Verdict}}">{{.Verdict}}</td><td>{{percent $g.NetmaskHit}}</td><td>{{localFirst $g}}</td><td>{{violations $g.AffinityViolations}}</td><td>{{$g.Timeouts}}</td><td>{{$g.Errors}}</td><td>{{ms $g.Latency.P50}}</td><td>{{ms $g.Latency.P99}}</td><td>{{ms $g.Latency.P999}}</td></tr>
 {{- end}}
 </tbody>
 </table>
@@ -133,7 +139,7 @@ p: Pearson's chi-square goodness of fit of the first answers against the expecte
 netmask hit: answers whose first record is in the client's own network; local 1st: the same among answers that held such a record.
 violations: answers holding a record outside the scope's expected targets (- when none were given).</p>
 {{range .Charts}}{{$c := .}}
-<h2>{{.Title}} <span class="{{.Verdict}}">{{.Verdict}}</span></h2>
+<h2>{{.Title}} <span class="{{class .Verdict}}">{{.Verdict}}</span></h2>
 <svg xmlns="http://www.w3.org/2000/svg" width="{{.Width}}" height="{{.Height}}" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="{{.Title}}">
 <title>{{.Title}}</title>
 {{- range .Grid}}

@@ -169,13 +169,16 @@ type Target struct {
 	Unexpected bool `json:"unexpected,omitempty"`
 }
 
-// Verdict is a one-word reading of the group: "fair", "unfair", "n/a".
+// Verdict is a one-word reading of the group: "fair", "unfair", "n/a";
+// "fair?" when the counts are too low for the test to say much (LowCount).
 func (g *Group) Verdict() string {
 	switch {
 	case g.Answers == 0 || math.IsNaN(float64(g.PValue)):
 		return "n/a"
 	case g.Reject:
 		return "unfair"
+	case g.LowCount:
+		return "fair?"
 	}
 	return "fair"
 }

@@ -57,6 +57,7 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	b.WriteString("\nmax/min: largest over smallest first-answer count, each over its expected count (1 = perfectly even).\n")
 	fmt.Fprintf(&b, "p: chi-square goodness of fit against the expected shares; unfair when p < %.3g (%g over %d groups).\n", r.GroupAlpha, r.Alpha, len(r.Groups))
+	b.WriteString("fair?: some expected count is below 5, too few answers for the chi-square test to say much.\n")
 	b.WriteString("netmask hit: answers with the first record in the client's own network; local 1st: the same among answers that held such a record.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
