@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -57,10 +58,21 @@ func (r *reloader) run(ctx context.Context) {
 	}
 }
 
-func (r *reloader) once() error {
+// once reloads the config. A panic while loading (a bug some config
+// reaches) is recovered and counted as a failed reload: the previous
+// snapshot keeps serving.
+func (r *reloader) once() (err error) {
 	start := time.Now()
 	notify(r.log, "RELOADING=1")
 	defer notify(r.log, "READY=1")
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("reload: panic: %v", p)
+			r.stats.Reloaded(false, start)
+			r.log.Error("reload panicked; still serving the previous config",
+				zap.String("config", r.ld.name()), zap.Any("panic", p), zap.Stack("stack"))
+		}
+	}()
 	snap, err := r.ld.load()
 	if err != nil {
 		r.stats.Reloaded(false, start)

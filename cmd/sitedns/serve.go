@@ -46,7 +46,9 @@ type serveFlags struct {
 	watch           bool
 	watchInterval   time.Duration
 	tcpIdle         time.Duration
+	tcpRead         time.Duration
 	tcpMaxConns     int
+	tcpMaxPerPrefix int
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -63,7 +65,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.BoolVar(&f.watch, "watch", false, "reload when the config file's content changes (polls; follows ConfigMap symlink swaps)")
 	fs.DurationVar(&f.watchInterval, "watch-interval", time.Second, "how often -watch looks at the config file")
 	fs.DurationVar(&f.tcpIdle, "tcp-idle-timeout", 10*time.Second, "close a TCP connection idle this long between queries")
+	fs.DurationVar(&f.tcpRead, "tcp-read-timeout", 2*time.Second, "close a TCP connection that takes longer to send one message it started (slowloris)")
 	fs.IntVar(&f.tcpMaxConns, "tcp-max-conns", 1000, "most TCP connections open at once; more are closed at accept")
+	fs.IntVar(&f.tcpMaxPerPrefix, "tcp-max-conns-per-prefix", 250, "most TCP connections open at once from one /24 (IPv4) or /64 (IPv6); 0: no such cap")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -155,12 +159,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	stats := metrics.NewStats()
 	stats.Loaded(snap.Loaded) // the start-up load is not a reload
 	srv := server.New(server.Config{
-		Listen:         listen,
-		UDPWorkers:     f.udpWorkers,
-		TCPIdleTimeout: f.tcpIdle,
-		MaxTCPConns:    f.tcpMaxConns,
-		Logger:         log,
-		Stats:          stats,
+		Listen:               listen,
+		UDPWorkers:           f.udpWorkers,
+		TCPIdleTimeout:       f.tcpIdle,
+		TCPReadTimeout:       f.tcpRead,
+		MaxTCPConns:          f.tcpMaxConns,
+		MaxTCPConnsPerPrefix: f.tcpMaxPerPrefix,
+		Logger:               log,
+		Stats:                stats,
 	}, snap)
 	if err := srv.Start(); err != nil {
 		log.Error("cannot listen", zap.Error(err))
@@ -169,12 +175,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	var shuttingDown atomic.Bool
 	rl := newReloader(ld, srv, stats, log)
-	go rl.run(ctx)
+	go supervise(ctx, log, "the reloader", func() { rl.run(ctx) })
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	go func() {
+	go supervise(ctx, log, "the SIGHUP loop", func() {
 		for {
 			select {
 			case <-ctx.Done():
@@ -183,10 +189,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 				_ = rl.reload(ctx) // logged and counted by the reloader
 			}
 		}
-	}()
+	})
 
 	if f.watch && f.config != "" {
-		go watch(ctx, f.config, f.watchInterval, func() { _ = rl.reload(ctx) }, log)
+		go supervise(ctx, log, "the config watch", func() {
+			watch(ctx, f.config, f.watchInterval, func() { _ = rl.reload(ctx) }, log)
+		})
 	}
 
 	var httpSrv *http.Server
