@@ -32,6 +32,12 @@ const (
 type Config struct {
 	// Server is the DNS server as IP:port ("127.0.0.1:5300").
 	Server string
+	// Servers, when set, are several servers (IP:port) that take the queries
+	// in turn, query i going to Servers[i mod len(Servers)], as a load
+	// balancer alternating over replicas would; the report covers them
+	// together. Server, when also set, must be Servers[0]. Validate fills in
+	// each from the other.
+	Servers []string
 	// Names are the query names; a missing final dot is added.
 	Names []string
 	// Types are the query types by name ("A", "AAAA", "SRV"); default A.
@@ -139,8 +145,18 @@ type Expectation struct {
 
 // Validate fills in the defaults and reports the first problem with c.
 func (c *Config) Validate() error {
-	if _, err := netip.ParseAddrPort(c.Server); err != nil {
-		return fmt.Errorf("loadtest: server %q: want IP:port", c.Server)
+	switch {
+	case len(c.Servers) == 0:
+		c.Servers = []string{c.Server}
+	case c.Server == "":
+		c.Server = c.Servers[0]
+	case c.Server != c.Servers[0]:
+		return fmt.Errorf("loadtest: server %q and servers %q: set one", c.Server, c.Servers)
+	}
+	for _, s := range c.Servers {
+		if _, err := netip.ParseAddrPort(s); err != nil {
+			return fmt.Errorf("loadtest: server %q: want IP:port", s)
+		}
 	}
 	if len(c.Names) == 0 {
 		return errors.New("loadtest: no query name")

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -91,7 +92,10 @@ func (l Latency) MarshalJSON() ([]byte, error) {
 
 // Report is the result of a run: totals and one Group per (site, name, type).
 type Report struct {
+	// Server names the server, or the servers separated by commas when the
+	// queries went to several in turn (Servers).
 	Server  string    `json:"server"`
+	Servers []string  `json:"servers"`
 	Started time.Time `json:"started"`
 	Elapsed float64   `json:"elapsed_seconds"`
 	Clients int       `json:"clients"`
@@ -301,11 +305,14 @@ func (a *Analysis) Report(started time.Time, elapsed time.Duration) *Report {
 		return float64(n) / secs
 	}
 	r := &Report{
-		Server: cfg.Server, Started: started, Elapsed: secs, Clients: len(cfg.Clients),
+		Server: cfg.Server, Servers: slices.Clone(cfg.Servers), Started: started, Elapsed: secs, Clients: len(cfg.Clients),
 		Bind: cfg.Bind, ECS: cfg.ECS, Alpha: cfg.Alpha,
 		Queries: a.total.queries, Responses: a.total.responses, Timeouts: a.total.timeouts,
 		Errors: a.total.errors, TCP: a.total.tcp, QPS: rate(a.total.queries),
 		Latency: latencyOf(slices.Clone(a.latencies)),
+	}
+	if len(r.Servers) > 1 {
+		r.Server = strings.Join(r.Servers, ",")
 	}
 	r.GroupAlpha = cfg.Alpha / float64(max(len(a.groups), 1))
 	for _, g := range a.groups {

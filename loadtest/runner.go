@@ -50,6 +50,7 @@ type job struct {
 // once at the end. The error is about the configuration or the sockets,
 // never about answers: those are in the report.
 func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Report, error) {
+	cfg.Servers = append([]string(nil), cfg.Servers...)
 	cfg.Names = append([]string(nil), cfg.Names...)
 	cfg.Types = append([]string(nil), cfg.Types...)
 	cfg.Clients = append([]Client(nil), cfg.Clients...)
@@ -57,7 +58,10 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Report, err
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	server := netip.MustParseAddrPort(cfg.Server).String()
+	servers := make([]string, len(cfg.Servers))
+	for i, s := range cfg.Servers {
+		servers[i] = netip.MustParseAddrPort(s).String()
+	}
 	if cfg.Bind {
 		if err := checkBind(cfg.Clients); err != nil {
 			return nil, err
@@ -118,7 +122,7 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Report, err
 
 	for range cfg.Concurrency {
 		wg.Go(func() {
-			w := newWorker(&cfg, server)
+			w := newWorker(&cfg, servers)
 			defer w.close()
 			for {
 				if ctx.Err() != nil {
@@ -131,7 +135,7 @@ func Run(ctx context.Context, cfg Config, progress func(Progress)) (*Report, err
 				if cfg.Rate > 0 && !waitSlot(ctx, start, i, cfg.Rate) {
 					return
 				}
-				s, ok := w.query(ctx, j)
+				s, ok := w.query(ctx, j, int(i%int64(len(servers))))
 				if !ok {
 					return // the run was stopped mid-query
 				}
@@ -230,17 +234,21 @@ func checkBind(clients []Client) error {
 }
 
 // worker sends one query at a time; it keeps one connected UDP socket per
-// client. Not safe for concurrent use.
+// (server, client). Not safe for concurrent use.
 type worker struct {
-	cfg    *Config
-	server string
-	udp    map[int]*dns.Conn
-	client dns.Client
-	size   uint16
+	cfg     *Config
+	servers []string
+	udp     map[connKey]*dns.Conn
+	client  dns.Client
+	size    uint16
 }
 
-func newWorker(cfg *Config, server string) *worker {
-	w := &worker{cfg: cfg, server: server, udp: map[int]*dns.Conn{}}
+// connKey identifies a worker's UDP socket: indices into the servers and
+// Config.Clients.
+type connKey struct{ server, client int }
+
+func newWorker(cfg *Config, servers []string) *worker {
+	w := &worker{cfg: cfg, servers: servers, udp: map[connKey]*dns.Conn{}}
 	w.client = dns.Client{Net: "udp", Timeout: cfg.Timeout}
 	if cfg.ECS || cfg.UDPSize > 0 {
 		w.size = cfg.UDPSize
@@ -297,27 +305,28 @@ func (w *worker) localAddr(c int, network string) net.Addr {
 	return net.UDPAddrFromAddrPort(ap)
 }
 
-// query asks j once over UDP, and again over TCP when the UDP answer is
-// truncated. ok is false when ctx ended during the query: the sample does
-// not count.
-func (w *worker) query(ctx context.Context, j job) (s Sample, ok bool) {
+// query asks j of server srv once over UDP, and again over TCP when the UDP
+// answer is truncated. ok is false when ctx ended during the query: the
+// sample does not count.
+func (w *worker) query(ctx context.Context, j job, srv int) (s Sample, ok bool) {
 	s = Sample{Client: j.client, Name: j.name, Type: j.qtype}
 	m := w.message(j)
 	start := time.Now()
-	conn, err := w.conn(ctx, j.client)
+	key := connKey{server: srv, client: j.client}
+	conn, err := w.conn(ctx, key)
 	var r *dns.Msg
 	if err == nil {
 		r, _, err = w.client.ExchangeWithConnContext(ctx, m, conn)
 		if err != nil {
 			conn.Close()
-			delete(w.udp, j.client)
+			delete(w.udp, key)
 		}
 	}
 	if err == nil && r.Truncated {
 		s.TCP = true
 		tc := dns.Client{Net: "tcp", Timeout: w.cfg.Timeout,
 			Dialer: &net.Dialer{Timeout: w.cfg.Timeout, LocalAddr: w.localAddr(j.client, "tcp")}}
-		r, _, err = tc.ExchangeContext(ctx, m, w.server)
+		r, _, err = tc.ExchangeContext(ctx, m, w.servers[srv])
 	}
 	s.Latency = time.Since(start)
 	if ctx.Err() != nil {
@@ -346,20 +355,20 @@ func (w *worker) query(ctx context.Context, j job) (s Sample, ok bool) {
 	return s, true
 }
 
-// conn returns the worker's UDP socket for client c, dialing it first.
-func (w *worker) conn(ctx context.Context, c int) (*dns.Conn, error) {
-	if co := w.udp[c]; co != nil {
+// conn returns the worker's UDP socket for k, dialing it first.
+func (w *worker) conn(ctx context.Context, k connKey) (*dns.Conn, error) {
+	if co := w.udp[k]; co != nil {
 		return co, nil
 	}
 	d := net.Dialer{Timeout: w.cfg.Timeout}
-	if la := w.localAddr(c, "udp"); la != nil {
+	if la := w.localAddr(k.client, "udp"); la != nil {
 		d.LocalAddr = la
 	}
-	nc, err := d.DialContext(ctx, "udp", w.server)
+	nc, err := d.DialContext(ctx, "udp", w.servers[k.server])
 	if err != nil {
 		return nil, err
 	}
 	co := &dns.Conn{Conn: nc, UDPSize: max(w.size, dns.MinMsgSize)}
-	w.udp[c] = co
+	w.udp[k] = co
 	return co, nil
 }

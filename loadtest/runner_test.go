@@ -195,6 +195,68 @@ func TestRunEndToEnd(t *testing.T) {
 
 func isInf(f Float) bool { return f > 1e308 }
 
+// TestRunServersInTurn sends the queries to two servers alternately: each
+// gets half, each rotates on its own, and the report adds them up.
+func TestRunServersInTurn(t *testing.T) {
+	a, b := startServer(t), startServer(t)
+	clients, err := ParseClients("127.9.0.5=Elsewhere", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runTest(t, Config{
+		Servers: []string{a.addr, b.addr}, Names: []string{"rotate.test"},
+		Queries: 600, Concurrency: 3, Clients: clients, Bind: true,
+	})
+	if r.Responses != 600 || r.Server != a.addr+","+b.addr || len(r.Servers) != 2 {
+		t.Fatalf("%d responses from %q (%q), want 600 from both", r.Responses, r.Server, r.Servers)
+	}
+	for _, ts := range []*testServer{a, b} {
+		ts.mu.Lock()
+		n := ts.sources["127.9.0.5"]
+		ts.mu.Unlock()
+		if n != 300 {
+			t.Errorf("server %s saw %d queries, want 300 (every other one)", ts.addr, n)
+		}
+	}
+	g := group(t, r, "Elsewhere", "rotate.test.")
+	if g.Answers != 600 || g.MaxMinRatio != 1 || g.Reject {
+		t.Errorf("rotate over two servers: %d answers, max/min %v, reject %v; want 600, 1, fair", g.Answers, g.MaxMinRatio, g.Reject)
+	}
+}
+
+func TestConfigServers(t *testing.T) {
+	clients, _ := ParseClients("127.9.0.5", nil)
+	cases := []struct {
+		server  string
+		servers []string
+		want    string // error substring; "" for none
+	}{
+		{server: "127.0.0.1:53"},
+		{servers: []string{"127.0.0.1:53", "127.0.0.2:53"}},
+		{server: "127.0.0.1:53", servers: []string{"127.0.0.1:53", "127.0.0.2:53"}},
+		{server: "127.0.0.3:53", servers: []string{"127.0.0.1:53"}, want: "set one"},
+		{servers: []string{"127.0.0.1:53", "localhost:53"}, want: `server "localhost:53": want IP:port`},
+	}
+	for _, c := range cases {
+		cfg := Config{Server: c.server, Servers: c.servers, Names: []string{"a.test"}, Queries: 1, Clients: clients, Bind: true}
+		err := cfg.Validate()
+		switch {
+		case c.want != "":
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%q %q: err = %v, want %q", c.server, c.servers, err, c.want)
+			}
+		case err != nil:
+			t.Errorf("%q %q: %v", c.server, c.servers, err)
+		case cfg.Server != cfg.Servers[0] || len(cfg.Servers) != max(len(c.servers), 1):
+			t.Errorf("%q %q: validated to %q %q", c.server, c.servers, cfg.Server, cfg.Servers)
+		default:
+			if err := cfg.Validate(); err != nil {
+				t.Errorf("%q %q: second Validate: %v", c.server, c.servers, err)
+			}
+		}
+	}
+}
+
 func TestRunECS(t *testing.T) {
 	ts := startServer(t)
 	clients, err := ParseClients("127.2.1.0/24=US-Chicago:US,127.9.0.5=Elsewhere", nil)

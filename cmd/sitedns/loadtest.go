@@ -22,6 +22,10 @@ name, how the first answers spread over the targets (chi-square test against
 the expected shares), netmask ordering hits, answers outside the site's scope,
 errors, qps and latency. Works against any DNS server.
 
+Several -server flags spread the queries over several servers in turn (query
+i to server i mod n), as a load balancer over replicas would; the report adds
+their answers up.
+
 Clients: -clients 127.2.1.0/24=US-Chicago:US,127.9.0.5,... (a prefix stands for
 its host .77), or with -config/-demo and no -clients, clients generated in
 every site's subnets. -config takes a sitedns config or a file of [[site]]
@@ -45,14 +49,15 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fs.PrintDefaults()
 	}
 	var (
-		names, types, clientLists repeatedFlag
-		cfg                       loadtest.Config
-		configFile                string
-		demo, jsonOut, quiet      bool
-		htmlFile                  string
-		udpSize                   uint
+		servers, names, types repeatedFlag
+		clientLists           repeatedFlag
+		cfg                   loadtest.Config
+		configFile            string
+		demo, jsonOut, quiet  bool
+		htmlFile              string
+		udpSize               uint
 	)
-	fs.StringVar(&cfg.Server, "server", defaultListen, "DNS server to test, IP:port")
+	fs.Var(&servers, "server", "DNS server to test, IP:port; repeatable: the queries go to each in turn (default "+defaultListen+")")
 	fs.Var(&names, "name", "query name; repeatable (required)")
 	fs.Var(&types, "type", "query type; repeatable (default A)")
 	fs.IntVar(&cfg.Queries, "queries", 3000, "query count cap over all clients, names and types (0: until -duration)")
@@ -91,6 +96,10 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return bad("-udp-size %d: at most 65535", udpSize)
 	}
 	cfg.UDPSize = uint16(udpSize)
+	cfg.Servers = servers
+	if len(cfg.Servers) == 0 {
+		cfg.Servers = []string{defaultListen}
+	}
 	cfg.Names, cfg.Types = names, types
 	cfg.Bind = *bind
 	bindSet := false
