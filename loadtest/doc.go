@@ -11,7 +11,9 @@
 // (Config.Bind: each client's UDP socket is bound to its own address, e.g.
 // 127.2.1.77, all of 127.0.0.0/8 being local on Linux) and/or an EDNS Client
 // Subnet option (Config.ECS, RFC 7871). A truncated UDP answer is asked again
-// over TCP. Clients are grouped by site (from a [[site]] map or given per
+// over TCP. With Config.Servers the queries go to several servers in turn
+// (query i to server i mod n), as to replicas behind a load balancer, and the
+// report adds their answers up. Clients are grouped by site (from a [[site]] map or given per
 // client), and the report has one Group per (site, name, type).
 //
 // # Usage
