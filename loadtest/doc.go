@@ -13,8 +13,9 @@
 // Subnet option (Config.ECS, RFC 7871). A truncated UDP answer is asked again
 // over TCP. With Config.Servers the queries go to several servers in turn
 // (query i to server i mod n), as to replicas behind a load balancer, and the
-// report adds their answers up. Clients are grouped by site (from a [[site]] map or given per
-// client), and the report has one Group per (site, name, type).
+// report adds their answers up. Clients are grouped by site (from a [[site]]
+// map or given per client), and the report has one Group per (site, name,
+// type).
 //
 // # Usage
 //
