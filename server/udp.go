@@ -18,14 +18,16 @@ const maxUDPRead = 65535
 // their address and port), with its own buffers and per-query state reused
 // for every packet.
 //
-// It reads and writes one datagram per system call
-// (ReadFromUDPAddrPort/WriteToUDPAddrPort), which allocate nothing;
-// golang.org/x/net's ReadBatch and WriteBatch (recvmmsg/sendmmsg) would save
-// system calls under load but allocate a net.Addr per message.
+// On Linux it reads and writes batches of datagrams with recvmmsg and
+// sendmmsg (udpBatchLoop, udp_linux.go: golang.org/x/net's ReadBatch and
+// WriteBatch would allocate a net.Addr per message); elsewhere one datagram
+// per system call (udpLoop: ReadFromUDPAddrPort/WriteToUDPAddrPort, which
+// allocate nothing). Either way the worker counts into its own metrics
+// shard.
 func (s *Server) readUDP(c *net.UDPConn) {
 	defer s.wg.Done()
 	st := s.stats.shard()
-	for !s.udpLoop(c, st) {
+	for !s.udpReadLoop(c, st) {
 	}
 }
 
