@@ -60,7 +60,30 @@ type record struct {
 	text   string // as written, for errors
 	weight int    // 0: none given
 	file   string // for errors
-	line   int
+	line   int    // 0: unknown, or to be found through zf
+	zf     *zoneFileText
+}
+
+// zoneFileText is a zone file's text, kept to find a record's line when an
+// error needs it: searching for every record up front would cost a pass over
+// the file per record.
+type zoneFileText struct {
+	loc    *locator
+	origin string
+}
+
+// where returns the file and line of r.
+func (r record) where() (string, int) {
+	if r.line == 0 && r.zf != nil {
+		return r.file, r.zf.loc.record(r.rr, r.zf.origin)
+	}
+	return r.file, r.line
+}
+
+// addAt records a problem with the record r, at r's file and line.
+func (c *compiler) addAt(r record, field, value, format string, args ...any) {
+	file, line := r.where()
+	c.errs = append(c.errs, &Error{File: file, Line: line, Field: field, Value: value, Msg: fmt.Sprintf(format, args...)})
 }
 
 // nameSets is what the config says about one owner name.
@@ -308,7 +331,7 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 	addPlain := func(r record, field string) {
 		owner := strings.ToLower(r.rr.Header().Name)
 		if !dns.IsSubDomain(origin, owner) {
-			c.addf(r.line, field, r.text, "owner %s is outside zone %s", r.rr.Header().Name, origin)
+			c.addAt(r, field, r.text, "owner %s is outside zone %s", r.rr.Header().Name, origin)
 			return
 		}
 		r.rr.Header().Name = owner
@@ -321,8 +344,12 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 			addPlain(r, "")
 		}
 	}
+	lines := c.loc.quoted(blk)
 	for k, s := range zc.Records {
-		line := c.loc.value(blk, "records", s)
+		line, ok := lines[s]
+		if !ok {
+			line = c.loc.key(blk, "records")
+		}
 		rr, err := parseRecord(s, origin, "")
 		if err != nil {
 			c.addf(line, fmt.Sprintf("%s: records[%d]", field, k), s, "%v", err)
@@ -511,15 +538,15 @@ func (c *compiler) zoneFile(name, origin string, line int, field string) []recor
 	}
 	zp := dns.NewZoneParser(strings.NewReader(string(text)), origin, path)
 	zp.SetIncludeAllowed(true)
-	lines := newLocator(string(text))
+	zf := &zoneFileText{loc: newLocator(string(text)), origin: origin}
 	var out []record
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		l := lines.record(rr, origin)
+		r := record{rr: rr, text: rr.String(), file: path, zf: zf}
 		if rr.Header().Class != dns.ClassINET {
-			c.errs = append(c.errs, &Error{File: path, Line: l, Value: rr.String(), Msg: "only class IN is served"})
+			c.addAt(r, "", r.text, "only class IN is served")
 			continue
 		}
-		out = append(out, record{rr: rr, text: rr.String(), file: path, line: l})
+		out = append(out, r)
 	}
 	if err := zp.Err(); err != nil {
 		e := &Error{File: path, Msg: err.Error()}

@@ -88,3 +88,48 @@ func (l *locator) value(s span, key, v string) int {
 	}
 	return l.key(s, key)
 }
+
+// quoted maps every basic or literal string in s to the 1-based line it first
+// appears on, in one pass, for arrays too long to search value by value.
+func (l *locator) quoted(s span) map[string]int {
+	m := map[string]int{}
+	for i := s.from; i < s.to && i < len(l.lines); i++ {
+		line := l.lines[i]
+		for j := 0; j < len(line); j++ {
+			switch line[j] {
+			case '#':
+				j = len(line)
+			case '"':
+				k := j + 1
+				for k < len(line) && line[k] != '"' {
+					if line[k] == '\\' {
+						k++
+					}
+					k++
+				}
+				if k >= len(line) {
+					j = len(line)
+					break
+				}
+				if v, err := strconv.Unquote(line[j : k+1]); err == nil {
+					if _, seen := m[v]; !seen {
+						m[v] = i + 1
+					}
+				}
+				j = k
+			case '\'':
+				k := strings.IndexByte(line[j+1:], '\'')
+				if k < 0 {
+					j = len(line)
+					break
+				}
+				v := line[j+1 : j+1+k]
+				if _, seen := m[v]; !seen {
+					m[v] = i + 1
+				}
+				j += k + 1
+			}
+		}
+	}
+	return m
+}

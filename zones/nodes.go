@@ -44,7 +44,7 @@ func (c *compiler) node(z *Zone, owner string, ns *nameSets, zpol policy) {
 	n := &Node{Name: owner}
 	for t, rs := range plain {
 		if aware[t] {
-			c.addf(rs[0].line, ns.wfield, owner, "%s records both in the zone and in the name's scopes; give them in one place", dns.TypeToString[t])
+			c.addAt(rs[0], ns.wfield, owner, "%s records both in the zone and in the name's scopes; give them in one place", dns.TypeToString[t])
 			continue
 		}
 		n.Sets = append(n.Sets, &RRset{Type: t, Default: c.answer(z, owner, "default", rs, pol, false)})
@@ -96,13 +96,13 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 	}
 	t := rrs[0].Header().Rrtype
 	if t == dns.TypeCNAME && len(rrs) > 1 {
-		c.addf(rs[1].line, "", owner, "more than one CNAME at one name (RFC 2181 §10.1)")
+		c.addAt(rs[1], "", owner, "more than one CNAME at one name (RFC 2181 §10.1)")
 	}
 	switch {
 	case weighted == 0:
 		weights = nil
 	case weighted != len(rrs):
-		c.addf(rs[0].line, "weights", owner, "weights given for %d of the %d %s records; give all or none", weighted, len(rrs), dns.TypeToString[t])
+		c.addAt(rs[0], "weights", owner, "weights given for %d of the %d %s records; give all or none", weighted, len(rrs), dns.TypeToString[t])
 		weights = nil
 	}
 	addrs := make([]netip.Addr, len(rrs))
@@ -116,7 +116,7 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 	}
 	set, err := ordering.NewSet(pol.Policy, addrs, !slices.Contains(pol.noRR, t), weights)
 	if err != nil {
-		c.addf(rs[0].line, "ordering", owner, "%v", err)
+		c.addAt(rs[0], "ordering", owner, "%v", err)
 	}
 	a := &Answer{Scope: scope, RRs: rrs, Order: set, Wire: compileWire(rrs)}
 	z.Records += len(rrs)
@@ -126,7 +126,9 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 			a.First[i] = c.labeledCounter(&c.labeled.AnswersFirst, "answers_first", z.Origin, owner, scope, target(rr))
 		}
 	}
-	if t == dns.TypeA && set != nil && set.ClientDependent() {
+	// A single record of a plain name has no order to count: leaving it out
+	// keeps a zone of many one-address names from adding two series a name.
+	if t == dns.TypeA && set != nil && set.ClientDependent() && (aware || len(rrs) > 1) {
 		a.Local = c.labeledCounter(&c.labeled.Netmask, "netmask_matches", z.Origin, owner, "local")
 		a.RemoteOnly = c.labeledCounter(&c.labeled.Netmask, "netmask_matches", z.Origin, owner, "remote_only")
 	}
@@ -210,15 +212,17 @@ func (c *compiler) apex(z *Zone, blk span, field string) {
 // validate checks the rules that span RRsets: CNAME alone at its name, SOA
 // at the apex only, nothing but glue below a delegation.
 func (c *compiler) validate(z *Zone, names map[string]*nameSets, field string) {
-	line := func(owner string) int {
+	// at is a record of owner to place an error at: its first plain record,
+	// or its [[zone.name]] table.
+	at := func(owner string) record {
 		ns := names[owner]
-		if ns == nil {
-			return 0
+		switch {
+		case ns == nil:
+			return record{file: c.file}
+		case len(ns.plain) > 0:
+			return ns.plain[0]
 		}
-		if len(ns.plain) > 0 {
-			return ns.plain[0].line
-		}
-		return ns.where
+		return record{file: c.file, line: ns.where}
 	}
 	owners := make([]string, 0, len(z.Nodes))
 	for o := range z.Nodes {
@@ -235,10 +239,10 @@ func (c *compiler) validate(z *Zone, names map[string]*nameSets, field string) {
 					others = append(others, dns.TypeToString[s.Type])
 				}
 			}
-			c.addf(line(o), field, o, "CNAME beside other data (%s): a CNAME must be alone at its name (RFC 1034 §3.6.2)", strings.Join(others, ", "))
+			c.addAt(at(o), field, o, "CNAME beside other data (%s): a CNAME must be alone at its name (RFC 1034 §3.6.2)", strings.Join(others, ", "))
 		}
 		if o != z.Origin && n.Set(dns.TypeSOA) != nil {
-			c.addf(line(o), field, o, "SOA below the zone apex %s", z.Origin)
+			c.addAt(at(o), field, o, "SOA below the zone apex %s", z.Origin)
 		}
 		if o != z.Origin && n.Set(dns.TypeNS) != nil {
 			n.Cut = true
@@ -261,7 +265,7 @@ func (c *compiler) validate(z *Zone, names map[string]*nameSets, field string) {
 					}
 					fallthrough
 				default:
-					c.addf(line(o), field, o, "%s record at or below the delegation %s: only glue (A, AAAA) belongs there", dns.TypeToString[s.Type], cut)
+					c.addAt(at(o), field, o, "%s record at or below the delegation %s: only glue (A, AAAA) belongs there", dns.TypeToString[s.Type], cut)
 				}
 			}
 		}
