@@ -28,6 +28,17 @@ func (c *compiler) node(z *Zone, owner string, ns *nameSets, zpol policy) {
 		}
 		return m
 	}
+	if !ns.aware && sameType(ns.plain) {
+		// The common name: plain records of one type. No maps to build.
+		n := &Node{Name: owner}
+		if len(ns.plain) > 0 {
+			n.Sets = []*RRset{{Type: ns.plain[0].rr.Header().Rrtype, Default: c.answer(z, owner, "default", ns.plain, pol, false)}}
+		} else if ns.where != 0 {
+			c.add(ns.where, ns.wfield, owner, "no records for this name")
+		}
+		z.Nodes[owner] = n
+		return
+	}
 	plain := byType(ns.plain)
 	deflt := byType(ns.deflt)
 	scoped := make(map[int]map[uint16][]record, len(ns.scoped))
@@ -69,6 +80,16 @@ func (c *compiler) node(z *Zone, owner string, ns *nameSets, zpol policy) {
 	}
 	slices.SortFunc(n.Sets, func(a, b *RRset) int { return cmp.Compare(a.Type, b.Type) })
 	z.Nodes[owner] = n
+}
+
+// sameType reports whether every record of rs has the same type.
+func sameType(rs []record) bool {
+	for _, r := range rs[min(1, len(rs)):] {
+		if r.rr.Header().Rrtype != rs[0].rr.Header().Rrtype {
+			return false
+		}
+	}
+	return true
 }
 
 // answer compiles one answer set: deduplicated records, their ordering and
