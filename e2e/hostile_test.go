@@ -44,6 +44,7 @@ func TestRRLFlood(t *testing.T) {
 			return
 		}
 		defer c.Close()
+		_ = c.SetReadBuffer(4 << 20)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
