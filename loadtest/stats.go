@@ -119,15 +119,17 @@ func gammaQFraction(a, x float64) float64 {
 }
 
 // MaxMinRatio returns the largest over the smallest of the counts, each
-// divided by its weight (its expected share); categories of weight 0 are
-// skipped. It is +Inf when a weighted category has count 0, and NaN when
-// there is no weighted category or all counts are 0.
+// divided by its weight (its expected share). It is +Inf when a weighted
+// category has count 0, or when a category of weight 0 (a target that should
+// never come first) has a count: either way the spread is as uneven as it
+// gets. It is NaN when there is no weighted category or all counts are 0.
 func MaxMinRatio(counts []float64, weights []float64) float64 {
 	lo, hi := math.Inf(1), math.Inf(-1)
-	any := false
+	any, stray := false, false
 	for i, c := range counts {
 		w := weights[i]
 		if w <= 0 {
+			stray = stray || c > 0
 			continue
 		}
 		any = true
@@ -138,7 +140,7 @@ func MaxMinRatio(counts []float64, weights []float64) float64 {
 	if !any || hi == 0 {
 		return math.NaN()
 	}
-	if lo == 0 {
+	if lo == 0 || stray {
 		return math.Inf(1)
 	}
 	return hi / lo

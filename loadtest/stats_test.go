@@ -135,7 +135,8 @@ func TestMaxMinRatio(t *testing.T) {
 		{"uneven", []float64{20, 10, 15}, []float64{1, 1, 1}, 2},
 		{"weighted even", []float64{20, 10}, []float64{2, 1}, 1},
 		{"never first", []float64{30, 0, 0}, []float64{1, 1, 1}, math.Inf(1)},
-		{"zero weight skipped", []float64{10, 10, 99}, []float64{1, 1, 0}, 1},
+		{"zero weight never first: skipped", []float64{10, 10, 0}, []float64{1, 1, 0}, 1},
+		{"zero weight first: as uneven as it gets", []float64{10, 10, 99}, []float64{1, 1, 0}, math.Inf(1)},
 		{"nothing", []float64{0, 0}, []float64{1, 1}, math.NaN()},
 	}
 	for _, c := range cases {
