@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -41,6 +42,7 @@ type serveFlags struct {
 	metricsSet      bool
 	logFormat       string
 	udpWorkers      int
+	udpIO           server.UDPIO
 	lameduck        time.Duration
 	shutdownTimeout time.Duration
 	watch           bool
@@ -60,6 +62,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.metricsListen, "metrics-listen", defaultMetricsListen, "address for /metrics, /-/healthy, /-/ready, /-/reload; empty: off")
 	fs.StringVar(&f.logFormat, "log-format", "console", "log format: console or json")
 	fs.IntVar(&f.udpWorkers, "udp-workers", 0, "UDP sockets (SO_REUSEPORT) per listen address (default: one per CPU)")
+	udpIO := fs.String("udp-io", string(server.DefaultUDPIO), "how UDP workers wait for datagrams: netpoll (Go's poller) or blocking (a thread per worker sleeping in recvmmsg; Linux only)")
 	fs.DurationVar(&f.lameduck, "lameduck", 0, "on SIGTERM, report not-ready for this long before draining")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "deadline for answering in-flight queries on shutdown")
 	fs.BoolVar(&f.watch, "watch", false, "reload when the config file's content changes (polls; follows ConfigMap symlink swaps)")
@@ -79,6 +82,11 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 			f.metricsSet = true
 		}
 	})
+	m, err := server.ParseUDPIO(*udpIO)
+	if err != nil {
+		return nil, fmt.Errorf("serve: -udp-io %q: want netpoll or blocking", *udpIO)
+	}
+	f.udpIO = m
 	if f.logFormat != "console" && f.logFormat != "json" {
 		return nil, fmt.Errorf("serve: -log-format %q: want console or json", f.logFormat)
 	}
@@ -131,6 +139,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer log.Sync() //nolint:errcheck // nothing to do about a failed flush of stderr
 
 	ld := loader{path: f.config, counters: zones.NewCounters()}
+	var watched [sha256.Size]byte
+	if f.watch && f.config != "" {
+		watched, _ = digest(f.config) // before the load: see watch
+	}
 	snap, err := ld.load()
 	if err != nil {
 		var list zones.Errors
@@ -161,6 +173,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	srv := server.New(server.Config{
 		Listen:               listen,
 		UDPWorkers:           f.udpWorkers,
+		UDPIO:                f.udpIO,
 		TCPIdleTimeout:       f.tcpIdle,
 		TCPReadTimeout:       f.tcpRead,
 		MaxTCPConns:          f.tcpMaxConns,
@@ -193,7 +206,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	if f.watch && f.config != "" {
 		go supervise(ctx, log, "the config watch", func() {
-			watch(ctx, f.config, f.watchInterval, func() { _ = rl.reload(ctx) }, log)
+			watch(ctx, f.config, f.watchInterval, watched, func() { _ = rl.reload(ctx) }, log)
 		})
 	}
 

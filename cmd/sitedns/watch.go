@@ -15,8 +15,11 @@ import (
 // and one small read a second costs nothing next to the queries served.
 // Errors reading the file are logged once per change of error and retried;
 // a broken config is the reloader's business (it keeps the old snapshot).
-func watch(ctx context.Context, path string, every time.Duration, reload func(), log *zap.Logger) {
-	last, _ := digest(path)
+//
+// last is the digest of the file read before the serving snapshot was
+// loaded, so a change made while sitedns starts is not taken for the
+// starting point (at worst it is loaded twice).
+func watch(ctx context.Context, path string, every time.Duration, last [sha256.Size]byte, reload func(), log *zap.Logger) {
 	var lastErr string
 	t := time.NewTicker(every)
 	defer t.Stop()
