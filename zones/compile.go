@@ -72,6 +72,29 @@ type zoneFileText struct {
 	origin string
 }
 
+// shown is r as written, or in presentation form for a zone-file record
+// (made only for an error: a million of them would cost memory for nothing).
+func (r record) shown() string {
+	if r.text != "" {
+		return r.text
+	}
+	return r.rr.String()
+}
+
+// inZone reports whether name (lower case, fully qualified) is origin or
+// below it, without allocating.
+func inZone(name, origin string) bool {
+	switch {
+	case origin == ".":
+		return true
+	case len(name) == len(origin):
+		return name == origin
+	case len(name) > len(origin):
+		return name[len(name)-len(origin)-1] == '.' && name[len(name)-len(origin):] == origin
+	}
+	return false
+}
+
 // where returns the file and line of r.
 func (r record) where() (string, int) {
 	if r.line == 0 && r.zf != nil {
@@ -318,8 +341,15 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 		return nil
 	}
 	zpol := c.policy(top, zc.Ordering, c.loc.table(blk, "zone.ordering", 0), field+": ordering")
-	z := &Zone{Origin: origin, Nodes: map[string]*Node{}}
-	names := map[string]*nameSets{}
+	var fromFile []record
+	if zc.File != "" {
+		fromFile = c.zoneFile(zc.File, origin, c.loc.value(blk, "file", zc.File), field)
+	}
+	// Sized for one name per record, the common zone, so that a zone of a
+	// million names does not rehash its maps twenty times.
+	size := len(fromFile) + len(zc.Records) + len(zc.Name)
+	z := &Zone{Origin: origin, Nodes: make(map[string]*Node, size+size/8)}
+	names := make(map[string]*nameSets, size)
 	get := func(owner string) *nameSets {
 		ns := names[owner]
 		if ns == nil {
@@ -330,8 +360,8 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 	}
 	addPlain := func(r record, field string) {
 		owner := strings.ToLower(r.rr.Header().Name)
-		if !dns.IsSubDomain(origin, owner) {
-			c.addAt(r, field, r.text, "owner %s is outside zone %s", r.rr.Header().Name, origin)
+		if !inZone(owner, origin) {
+			c.addAt(r, field, r.shown(), "owner %s is outside zone %s", r.rr.Header().Name, origin)
 			return
 		}
 		r.rr.Header().Name = owner
@@ -339,10 +369,8 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 		ns.plain = append(ns.plain, r)
 	}
 
-	if zc.File != "" {
-		for _, r := range c.zoneFile(zc.File, origin, c.loc.value(blk, "file", zc.File), field) {
-			addPlain(r, "")
-		}
+	for _, r := range fromFile {
+		addPlain(r, "")
 	}
 	lines := c.loc.quoted(blk)
 	for k, s := range zc.Records {
@@ -541,9 +569,9 @@ func (c *compiler) zoneFile(name, origin string, line int, field string) []recor
 	zf := &zoneFileText{loc: newLocator(string(text)), origin: origin}
 	var out []record
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		r := record{rr: rr, text: rr.String(), file: path, zf: zf}
+		r := record{rr: rr, file: path, zf: zf}
 		if rr.Header().Class != dns.ClassINET {
-			c.addAt(r, "", r.text, "only class IN is served")
+			c.addAt(r, "", r.shown(), "only class IN is served")
 			continue
 		}
 		out = append(out, r)
