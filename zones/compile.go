@@ -1,6 +1,7 @@
 package zones
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"net"
@@ -24,6 +25,9 @@ type compiler struct {
 	loc      *locator
 	counters *Counters
 	errs     Errors
+
+	addrs   []netip.Addr // scratch for answer: NewSet keeps no reference
+	weights []int        // scratch for answer
 
 	scopes     map[string]int // scope name → index
 	scopeNames []string
@@ -54,29 +58,49 @@ type policy struct {
 	noRR []uint16 // no_round_robin_types
 }
 
-// record is one parsed record with where it came from.
+// record is one parsed record with where it came from. A zone of a million
+// names holds a million of them while it compiles: keep it small.
 type record struct {
 	rr     dns.RR
-	text   string // as written, for errors
-	weight int    // 0: none given
-	file   string // for errors
-	line   int    // 0: unknown, or to be found through zf
-	zf     *zoneFileText
+	src    *recordSrc
+	line   int32 // 0: unknown, or to be found through src.zf
+	weight int32 // 0: none given
+}
+
+// recordSrc is where records come from: a config file (with the record's
+// text as written) or a zone file, shared by all its records.
+type recordSrc struct {
+	file string
+	text string
+	zf   *zoneFileText
 }
 
 // zoneFileText is a zone file's text, kept to find a record's line when an
 // error needs it: searching for every record up front would cost a pass over
-// the file per record.
+// the file per record, and even splitting it into lines costs memory that
+// only an error needs.
 type zoneFileText struct {
-	loc    *locator
+	path   string
+	text   []byte
 	origin string
+	loc    *locator // made on first use
+}
+
+func (zf *zoneFileText) line(rr dns.RR) int {
+	if zf.loc == nil {
+		zf.loc = newLocator(string(zf.text))
+	}
+	return zf.loc.record(rr, zf.origin)
 }
 
 // shown is r as written, or in presentation form for a zone-file record
 // (made only for an error: a million of them would cost memory for nothing).
 func (r record) shown() string {
-	if r.text != "" {
-		return r.text
+	if r.src != nil && r.src.text != "" {
+		return r.src.text
+	}
+	if r.rr == nil {
+		return ""
 	}
 	return r.rr.String()
 }
@@ -97,10 +121,13 @@ func inZone(name, origin string) bool {
 
 // where returns the file and line of r.
 func (r record) where() (string, int) {
-	if r.line == 0 && r.zf != nil {
-		return r.file, r.zf.loc.record(r.rr, r.zf.origin)
+	if r.src == nil {
+		return "", int(r.line)
 	}
-	return r.file, r.line
+	if r.line == 0 && r.src.zf != nil {
+		return r.src.file, r.src.zf.line(r.rr)
+	}
+	return r.src.file, int(r.line)
 }
 
 // addAt records a problem with the record r, at r's file and line.
@@ -111,14 +138,13 @@ func (c *compiler) addAt(r record, field, value, format string, args ...any) {
 
 // nameSets is what the config says about one owner name.
 type nameSets struct {
-	plain  []record          // unscoped records, from the zone file, records, or a [[zone.name]] without scopes
-	scoped map[int][]record  // scope index → records, for a site-aware name
-	deflt  []record          // the default set of a site-aware name
-	aware  bool              // the name has [zone.name.scope.X] tables
-	pol    *policy           // the name's ordering, nil = the zone's
-	where  int               // line of its [[zone.name]], for errors
-	wfield string            // field prefix for errors
-	byType map[uint16]*RRset // filled by compileNode
+	plain  []record         // unscoped records, from the zone file, records, or a [[zone.name]] without scopes
+	scoped map[int][]record // scope index → records, for a site-aware name
+	deflt  []record         // the default set of a site-aware name
+	aware  bool             // the name has [zone.name.scope.X] tables
+	pol    *policy          // the name's ordering, nil = the zone's
+	where  int              // line of its [[zone.name]], for errors
+	wfield string           // field prefix for errors
 }
 
 func (c *compiler) compile(cfg *fileConfig) *Snapshot {
@@ -341,13 +367,16 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 		return nil
 	}
 	zpol := c.policy(top, zc.Ordering, c.loc.table(blk, "zone.ordering", 0), field+": ordering")
-	var fromFile []record
+	var zf *zoneFileText
 	if zc.File != "" {
-		fromFile = c.zoneFile(zc.File, origin, c.loc.value(blk, "file", zc.File), field)
+		zf = c.readZoneFile(zc.File, origin, c.loc.value(blk, "file", zc.File), field)
 	}
-	// Sized for one name per record, the common zone, so that a zone of a
-	// million names does not rehash its maps twenty times.
-	size := len(fromFile) + len(zc.Records) + len(zc.Name)
+	// Sized for one name per line or record, the common zone, so that a
+	// zone of a million names does not rehash its maps twenty times.
+	size := len(zc.Records) + len(zc.Name)
+	if zf != nil {
+		size += bytes.Count(zf.text, []byte{'\n'})
+	}
 	z := &Zone{Origin: origin, Nodes: make(map[string]*Node, size+size/8)}
 	names := make(map[string]*nameSets, size)
 	get := func(owner string) *nameSets {
@@ -369,8 +398,8 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 		ns.plain = append(ns.plain, r)
 	}
 
-	for _, r := range fromFile {
-		addPlain(r, "")
+	if zf != nil {
+		c.parseZoneFile(zf, func(r record) { addPlain(r, "") })
 	}
 	lines := c.loc.quoted(blk)
 	for k, s := range zc.Records {
@@ -383,7 +412,7 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 			c.addf(line, fmt.Sprintf("%s: records[%d]", field, k), s, "%v", err)
 			continue
 		}
-		addPlain(record{rr: rr, text: s, file: c.file, line: line}, fmt.Sprintf("%s: records[%d]", field, k))
+		addPlain(record{rr: rr, src: &recordSrc{file: c.file, text: s}, line: int32(line)}, fmt.Sprintf("%s: records[%d]", field, k))
 	}
 
 	nameBlk := blk
@@ -442,12 +471,12 @@ func (c *compiler) name(nc *nameConfig, blk span, origin, zfield string, zpol po
 				c.addf(l, fmt.Sprintf("%s: records[%d]", sfield, i), s, "%v", err)
 				continue
 			}
-			r := record{rr: rr, text: s, file: c.file, line: l}
+			r := record{rr: rr, src: &recordSrc{file: c.file, text: s}, line: int32(l)}
 			if weights != nil {
 				if weights[i] < 1 {
 					c.addf(c.loc.key(sblk, "weights"), sfield+": weights", fmt.Sprint(weights[i]), "a weight must be at least 1")
 				}
-				r.weight = weights[i]
+				r.weight = int32(min(weights[i], ordering.MaxWeight+1))
 			}
 			out = append(out, r)
 		}
@@ -549,8 +578,8 @@ func cleanParseError(err error) error {
 	return fmt.Errorf("%s", parseErrorText(err))
 }
 
-// zoneFile reads an RFC 1035 zone file with $ORIGIN, $TTL and $INCLUDE.
-func (c *compiler) zoneFile(name, origin string, line int, field string) []record {
+// readZoneFile reads the zone file a config names, relative to the config.
+func (c *compiler) readZoneFile(name, origin string, line int, field string) *zoneFileText {
 	if c.dir == "" {
 		c.add(line, field+": file", name, "zone files are not allowed in this config")
 		return nil
@@ -564,27 +593,31 @@ func (c *compiler) zoneFile(name, origin string, line int, field string) []recor
 		c.add(line, field+": file", name, err.Error())
 		return nil
 	}
-	zp := dns.NewZoneParser(strings.NewReader(string(text)), origin, path)
+	return &zoneFileText{text: text, origin: origin, loc: nil, path: path}
+}
+
+// parseZoneFile parses an RFC 1035 zone file with $ORIGIN, $TTL and
+// $INCLUDE, handing each record to add as it comes.
+func (c *compiler) parseZoneFile(zf *zoneFileText, add func(record)) {
+	zp := dns.NewZoneParser(bytes.NewReader(zf.text), zf.origin, zf.path)
 	zp.SetIncludeAllowed(true)
-	zf := &zoneFileText{loc: newLocator(string(text)), origin: origin}
-	var out []record
+	src := &recordSrc{file: zf.path, zf: zf}
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		r := record{rr: rr, file: path, zf: zf}
+		r := record{rr: rr, src: src}
 		if rr.Header().Class != dns.ClassINET {
 			c.addAt(r, "", r.shown(), "only class IN is served")
 			continue
 		}
-		out = append(out, r)
+		add(r)
 	}
 	if err := zp.Err(); err != nil {
-		e := &Error{File: path, Msg: err.Error()}
+		e := &Error{File: zf.path, Msg: err.Error()}
 		if pe, ok := err.(*dns.ParseError); ok {
 			e.Msg = parseErrorText(pe)
 			e.Line = parseErrorLine(pe)
 		}
 		c.errs = append(c.errs, e)
 	}
-	return out
 }
 
 // parseErrorText is a miekg/dns parse error without the file name, the

@@ -95,8 +95,8 @@ func sameType(rs []record) bool {
 // answer compiles one answer set: deduplicated records, their ordering and
 // their counters.
 func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy, aware bool) *Answer {
-	var rrs []dns.RR
-	var weights []int
+	rrs := make([]dns.RR, 0, len(rs))
+	weights := c.weights[:0]
 	weighted := 0
 	for _, r := range rs {
 		dup := false
@@ -110,11 +110,12 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 			continue
 		}
 		rrs = append(rrs, r.rr)
-		weights = append(weights, r.weight)
+		weights = append(weights, int(r.weight))
 		if r.weight > 0 {
 			weighted++
 		}
 	}
+	c.weights = weights[:0]
 	t := rrs[0].Header().Rrtype
 	if t == dns.TypeCNAME && len(rrs) > 1 {
 		c.addAt(rs[1], "", owner, "more than one CNAME at one name (RFC 2181 §10.1)")
@@ -126,8 +127,10 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 		c.addAt(rs[0], "weights", owner, "weights given for %d of the %d %s records; give all or none", weighted, len(rrs), dns.TypeToString[t])
 		weights = nil
 	}
-	addrs := make([]netip.Addr, len(rrs))
+	addrs := slices.Grow(c.addrs[:0], len(rrs))[:len(rrs)]
+	c.addrs = addrs
 	for i, rr := range rrs {
+		addrs[i] = netip.Addr{}
 		switch v := rr.(type) {
 		case *dns.A:
 			addrs[i], _ = netip.AddrFromSlice(v.A.To4())
@@ -239,11 +242,11 @@ func (c *compiler) validate(z *Zone, names map[string]*nameSets, field string) {
 		ns := names[owner]
 		switch {
 		case ns == nil:
-			return record{file: c.file}
+			return record{src: &recordSrc{file: c.file}}
 		case len(ns.plain) > 0:
 			return ns.plain[0]
 		}
-		return record{file: c.file, line: ns.where}
+		return record{src: &recordSrc{file: c.file}, line: int32(ns.where)}
 	}
 	owners := make([]string, 0, len(z.Nodes))
 	for o := range z.Nodes {
