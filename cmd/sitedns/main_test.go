@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,6 +118,17 @@ func TestServeNotifies(t *testing.T) {
 	}
 	if got := read(); !strings.HasPrefix(got, "READY=1") {
 		t.Errorf("first notification %q, want READY=1", got)
+	}
+	// A reload (SIGHUP; serve has caught it since before READY=1) is
+	// bracketed by RELOADING=1 with the monotonic time, and READY=1.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); !regexp.MustCompile(`^RELOADING=1\nMONOTONIC_USEC=\d+$`).MatchString(got) {
+		t.Errorf("notification at reload %q, want RELOADING=1 and MONOTONIC_USEC", got)
+	}
+	if got := read(); got != "READY=1" {
+		t.Errorf("notification after reload %q, want READY=1", got)
 	}
 	cancel()
 	if got := read(); got != "STOPPING=1" {

@@ -63,7 +63,7 @@ func (r *reloader) run(ctx context.Context) {
 // snapshot keeps serving.
 func (r *reloader) once() (err error) {
 	start := time.Now()
-	notify(r.log, "RELOADING=1")
+	notify(r.log, reloadingState())
 	defer notify(r.log, "READY=1")
 	defer func() {
 		if p := recover(); p != nil {
