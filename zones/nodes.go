@@ -138,9 +138,16 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 			addrs[i], _ = netip.AddrFromSlice(v.AAAA.To16())
 		}
 	}
-	set, err := ordering.NewSet(pol.Policy, addrs, !slices.Contains(pol.noRR, t), weights)
-	if err != nil {
-		c.addAt(rs[0], "ordering", owner, "%v", err)
+	// One record of a plain name has no order: no ordering state (a zone of
+	// a million one-address names would hold a million for nothing), and
+	// its answer holds for every client (ECS scope 0).
+	var set *ordering.Set
+	if len(rrs) > 1 || aware || weights != nil {
+		var err error
+		set, err = ordering.NewSet(pol.Policy, addrs, !slices.Contains(pol.noRR, t), weights)
+		if err != nil {
+			c.addAt(rs[0], "ordering", owner, "%v", err)
+		}
 	}
 	a := &Answer{Scope: scope, RRs: rrs, Order: set, Wire: compileWire(rrs)}
 	z.Records += len(rrs)
