@@ -164,6 +164,13 @@ func parseRRs(t testing.TB, recs []string) []string {
 	return out
 }
 
+// forEachUDPIO runs test as a subtest for each way of reading UDP.
+func forEachUDPIO(t *testing.T, test func(t *testing.T, mode UDPIO)) {
+	for _, mode := range []UDPIO{UDPIONetpoll, UDPIOBlocking} {
+		t.Run(string(mode), func(t *testing.T) { test(t, mode) })
+	}
+}
+
 // startServer starts a server on 127.0.0.1:0 that is shut down at the end
 // of the test.
 func startServer(t testing.TB, cfg Config, snap *zones.Snapshot) *Server {

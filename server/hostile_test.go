@@ -132,10 +132,12 @@ func TestTCPMaxQuery(t *testing.T) {
 // it hit (UDP: no answer; TCP: the connection is closed so that the client
 // retries at once), is counted, and the server keeps answering on every
 // socket.
-func TestPanicSurvived(t *testing.T) {
+func TestPanicSurvived(t *testing.T) { forEachUDPIO(t, testPanicSurvived) }
+
+func testPanicSurvived(t *testing.T, mode UDPIO) {
 	st := metrics.NewStats()
 	log := &lockedLog{}
-	s := New(Config{Listen: []string{"127.0.0.1:0"}, UDPWorkers: 2, Stats: st, Logger: newTestLogger(log)}, labSnapshot(t, "lab.toml"))
+	s := New(Config{Listen: []string{"127.0.0.1:0"}, UDPWorkers: 2, UDPIO: mode, Stats: st, Logger: newTestLogger(log)}, labSnapshot(t, "lab.toml"))
 	var n atomic.Int64
 	var quiet atomic.Bool
 	s.beforeAnswer = func() {
@@ -203,9 +205,11 @@ func TestPanicSurvived(t *testing.T) {
 // TestShutdownUnderLoad: clients keep querying over UDP and TCP while the
 // server shuts down; every query the server accepted (counted in
 // sitedns_queries_total) is answered, and none is answered twice.
-func TestShutdownUnderLoad(t *testing.T) {
+func TestShutdownUnderLoad(t *testing.T) { forEachUDPIO(t, testShutdownUnderLoad) }
+
+func testShutdownUnderLoad(t *testing.T, mode UDPIO) {
 	st := metrics.NewStats()
-	s := New(Config{Listen: []string{"127.0.0.1:0"}, UDPWorkers: 2, Stats: st}, labSnapshot(t, "lab.toml"))
+	s := New(Config{Listen: []string{"127.0.0.1:0"}, UDPWorkers: 2, UDPIO: mode, Stats: st}, labSnapshot(t, "lab.toml"))
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}

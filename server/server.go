@@ -37,6 +37,10 @@ type Config struct {
 	// address, each with its own reader goroutine; 0 means
 	// runtime.GOMAXPROCS(0). On platforms without SO_REUSEPORT it is 1.
 	UDPWorkers int
+	// UDPIO is how each UDP worker waits for datagrams: UDPIONetpoll or
+	// UDPIOBlocking (see their doc); empty means DefaultUDPIO. Blocking is
+	// Linux only: elsewhere it is served as UDPIONetpoll.
+	UDPIO UDPIO
 	// TCPIdleTimeout closes a TCP connection that sends nothing for this
 	// long between queries (default 10s, RFC 7766 §6.2.3).
 	TCPIdleTimeout time.Duration
@@ -61,6 +65,30 @@ type Config struct {
 	Stats *metrics.Stats
 }
 
+// UDPIO names a way for a UDP worker to wait for datagrams.
+type UDPIO string
+
+const (
+	// UDPIONetpoll reads through Go's network poller: a worker that finds
+	// its socket empty parks its goroutine until epoll reports the socket
+	// readable. Workers are goroutines; GOMAXPROCS threads run them.
+	UDPIONetpoll UDPIO = "netpoll"
+	// UDPIOBlocking gives each worker an OS thread of its own
+	// (runtime.LockOSThread) and a socket in blocking mode: recvmmsg
+	// sleeps in the kernel until a datagram arrives, without a trip
+	// through the poller and the scheduler. Linux only.
+	UDPIOBlocking UDPIO = "blocking"
+)
+
+// ParseUDPIO returns the UDPIO named s ("netpoll" or "blocking").
+func ParseUDPIO(s string) (UDPIO, error) {
+	switch m := UDPIO(s); m {
+	case UDPIONetpoll, UDPIOBlocking:
+		return m, nil
+	}
+	return "", fmt.Errorf("server: UDP I/O mode %q: want netpoll or blocking", s)
+}
+
 // withDefaults returns c with every zero value replaced by its default.
 func (c Config) withDefaults() Config {
 	if c.UDPWorkers <= 0 {
@@ -68,6 +96,9 @@ func (c Config) withDefaults() Config {
 	}
 	if !haveReusePort {
 		c.UDPWorkers = 1
+	}
+	if c.UDPIO == "" {
+		c.UDPIO = DefaultUDPIO
 	}
 	if c.TCPIdleTimeout <= 0 {
 		c.TCPIdleTimeout = DefaultTCPIdleTimeout
@@ -116,6 +147,10 @@ type Server struct {
 	rrl rateLimiter
 
 	closing atomic.Bool // set by Shutdown: readers stop at their next read
+	// udpStop is set when the UDP drain of Shutdown is over (or its context
+	// ended): blocking-mode readers, which have no read deadline, stop
+	// at their next read.
+	udpStop atomic.Bool
 	wg      sync.WaitGroup
 
 	// beforeAnswer, when set (by tests, before Start), runs after a query
@@ -263,6 +298,11 @@ func (s *Server) bind(host, port string) (_ *listener, retry bool, err error) {
 // answered, not dropped with the socket.
 const udpDrain = 50 * time.Millisecond
 
+// udpBlockingPoll is the receive timeout (SO_RCVTIMEO) of a blocking-mode
+// UDP socket: how long an idle reader sleeps before it looks whether
+// Shutdown is over. Shutdown takes up to udpDrain + udpBlockingPoll.
+const udpBlockingPoll = 50 * time.Millisecond
+
 // udpSocketBuffer is the receive buffer asked for on each UDP socket.
 const udpSocketBuffer = 4 << 20
 
@@ -289,8 +329,9 @@ func (s *Server) Addrs() []string {
 
 // Shutdown stops reading new queries, answers those already read (including
 // complete TCP queries already received on a connection, and UDP datagrams
-// queued on the sockets, read for up to udpDrain), then closes every
-// socket and waits for the server's goroutines. When ctx ends first it closes
+// queued on the sockets, read for up to udpDrain; a blocking-mode reader
+// asleep in recvmmsg notices the end of the drain within udpBlockingPoll),
+// then closes every socket and waits for the server's goroutines. When ctx ends first it closes
 // everything at once, waits for the goroutines, and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
@@ -302,6 +343,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.state = stateClosed
 	s.closing.Store(true)
 	now := time.Now()
+	drained := time.AfterFunc(udpDrain, func() { s.udpStop.Store(true) })
+	defer drained.Stop()
 	for _, l := range s.listeners {
 		l.tcp.Close() // no new connections
 		for _, c := range l.udp {
@@ -326,6 +369,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = ctx.Err()
+		s.udpStop.Store(true)
 		s.mu.Lock()
 		for c := range s.conns {
 			c.c.Close()

@@ -24,9 +24,16 @@ const maxUDPRead = 65535
 // per system call (udpLoop: ReadFromUDPAddrPort/WriteToUDPAddrPort, which
 // allocate nothing). Either way the worker counts into its own metrics
 // shard.
+//
+// With Config.UDPIO set to UDPIOBlocking (Linux), the reader takes the socket
+// out of the poller and runs udpBlockingLoop (udp_linux.go) on an OS thread of
+// its own instead.
 func (s *Server) readUDP(c *net.UDPConn) {
 	defer s.wg.Done()
 	st := s.stats.shard()
+	if s.cfg.UDPIO == UDPIOBlocking && s.readUDPBlocking(c, st) {
+		return
+	}
 	for !s.udpReadLoop(c, st) {
 	}
 }

@@ -5,8 +5,10 @@ package server
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -23,7 +25,8 @@ const udpBatch = 32
 // (maxUDPSize), with room for an error reply to a long question.
 const udpBatchOut = maxUDPSize + 512
 
-// udpReadLoop is the read loop of readUDP on Linux: batched.
+// udpReadLoop is the read loop of readUDP on Linux: batched, through the
+// poller (UDPIONetpoll).
 func (s *Server) udpReadLoop(c *net.UDPConn, st stats) bool { return s.udpBatchLoop(c, st) }
 
 // udpBatchState is one reader's buffers for recvmmsg/sendmmsg, allocated
@@ -60,11 +63,7 @@ func newUDPBatchState() *udpBatchState {
 	// The closures are made once: a func value passed to RawConn.Read
 	// per call would escape and allocate.
 	b.readFn = func(fd uintptr) bool {
-		for i := range b.in {
-			b.in[i].Hdr.Namelen = unix.SizeofSockaddrInet6
-			b.in[i].Hdr.Flags = 0
-			b.in[i].Len = 0
-		}
+		b.resetIn()
 		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.in[0])), udpBatch, unix.MSG_DONTWAIT, 0, 0)
 		if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
 			return false
@@ -93,12 +92,12 @@ func newUDPBatchState() *udpBatchState {
 	return b
 }
 
-// udpBatchLoop is udpLoop with recvmmsg and sendmmsg: it reads up to
-// udpBatch datagrams per system call (as many as are queued, at least one),
-// answers each, and sends the replies in one call. Under load that divides
-// the system calls, and Go's cost of entering each, by the batch size; a
-// single query waits for nothing. Replies go out in the order the queries
-// came in. It returns like udpLoop.
+// udpBatchLoop is udpLoop with recvmmsg and sendmmsg through the poller
+// (UDPIONetpoll): it reads up to udpBatch datagrams per system call (as
+// many as are queued, at least one), answers each, and sends the replies in
+// one call. Under load that divides the system calls, and Go's cost of
+// entering each, by the batch size; a single query waits for nothing.
+// Replies go out in the order the queries came in. It returns like udpLoop.
 func (s *Server) udpBatchLoop(c *net.UDPConn, st stats) (stopped bool) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -131,40 +130,178 @@ func (s *Server) udpBatchLoop(c *net.UDPConn, st stats) (stopped bool) {
 			continue
 		}
 		failures = 0
-		b.nout = 0
-		for i := 0; i < b.n; i++ {
-			m := &b.in[i]
-			src, ok := rawAddrPort(&b.names[i])
-			if !ok || m.Hdr.Flags&unix.MSG_TRUNC != 0 {
-				st.drop(metrics.DropMalformed)
-				continue
-			}
-			start := time.Now()
-			resp, _, ok := s.serveSafe(sc, b.outBuf[i][:0], b.bufs[i][:m.Len], src, metrics.UDP, start, false)
-			if !ok {
-				sc = newScratch(st)
-			}
-			resp = s.rateLimit(resp, src.Addr(), st)
-			if len(resp) == 0 {
-				continue
-			}
-			o := &b.out[b.nout]
-			b.outIov[b.nout].Base = &resp[0]
-			b.outIov[b.nout].SetLen(len(resp))
-			o.Hdr.Name = m.Hdr.Name
-			o.Hdr.Namelen = m.Hdr.Namelen
-			o.Hdr.Iov = &b.outIov[b.nout]
-			o.Hdr.SetIovlen(1)
-			b.nout++
-		}
+		sc = s.answerBatch(b, sc, st)
 		if b.nout > 0 {
 			b.sent = 0
 			_ = rc.Write(b.writeFn) // lost replies are lost datagrams
-			for i := range b.nout {
-				b.outIov[i].Base = nil // drop references to replies allocated by the general path
-			}
+			b.releaseOut()
 		}
 	}
+}
+
+// answerBatch answers the b.n datagrams read into b and queues the replies
+// in b.out (b.nout of them), through the rate limiter. It returns the
+// scratch to go on with: a new one after a panic while answering.
+//
+// The clock is read once per batch, when it has been read: each query's
+// duration in the latency histogram runs from there to its answer, so it
+// includes the time the query waited behind the ones before it in the batch
+// — the time it spent in the server once the server had read it.
+func (s *Server) answerBatch(b *udpBatchState, sc *scratch, st stats) *scratch {
+	start := time.Now()
+	b.nout = 0
+	for i := 0; i < b.n; i++ {
+		m := &b.in[i]
+		src, ok := rawAddrPort(&b.names[i])
+		if !ok || m.Hdr.Flags&unix.MSG_TRUNC != 0 {
+			st.drop(metrics.DropMalformed)
+			continue
+		}
+		resp, _, ok := s.serveSafe(sc, b.outBuf[i][:0], b.bufs[i][:m.Len], src, metrics.UDP, start, false)
+		if !ok {
+			sc = newScratch(st)
+		}
+		resp = s.rateLimit(resp, src.Addr(), st)
+		if len(resp) == 0 {
+			continue
+		}
+		o := &b.out[b.nout]
+		b.outIov[b.nout].Base = &resp[0]
+		b.outIov[b.nout].SetLen(len(resp))
+		o.Hdr.Name = m.Hdr.Name
+		o.Hdr.Namelen = m.Hdr.Namelen
+		o.Hdr.Iov = &b.outIov[b.nout]
+		o.Hdr.SetIovlen(1)
+		b.nout++
+	}
+	return sc
+}
+
+// resetIn readies the receive headers for the next recvmmsg.
+func (b *udpBatchState) resetIn() {
+	for i := range b.in {
+		b.in[i].Hdr.Namelen = unix.SizeofSockaddrInet6
+		b.in[i].Hdr.Flags = 0
+		b.in[i].Len = 0
+	}
+}
+
+// releaseOut drops the references to the replies sent, which the general
+// path may have allocated.
+func (b *udpBatchState) releaseOut() {
+	for i := range b.nout {
+		b.outIov[i].Base = nil
+	}
+}
+
+// DefaultUDPIO is the UDPIO of a zero Config on this platform. On Linux it
+// is UDPIOBlocking: under dnsperf on one core it took 15–25% less CPU per
+// query than UDPIONetpoll, with half the context switches
+// (docs/performance.md), given a P to spare (cmd/sitedns sees to that).
+const DefaultUDPIO = UDPIOBlocking
+
+// readUDPBlocking serves c in blocking mode (UDPIOBlocking) until Shutdown:
+// it takes the socket out of the poller (detachUDP), locks the goroutine to
+// its OS thread, and runs udpBlockingLoop, again after a recovered panic.
+// It returns false, having changed nothing, when the socket cannot be
+// detached; readUDP then serves it through the poller.
+func (s *Server) readUDPBlocking(c *net.UDPConn, st stats) bool {
+	fd, err := detachUDP(c)
+	if err != nil {
+		s.log.Warn("UDP blocking mode unavailable; reading through the poller", zap.Error(err))
+		return false
+	}
+	defer unix.Close(fd)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for !s.udpBlockingLoop(fd, st) {
+	}
+	return true
+}
+
+// detachUDP returns a descriptor of c's socket of its own, in blocking
+// mode with a receive timeout of udpBlockingPoll, and closes c: closing
+// takes c's descriptor out of the runtime's epoll set, so datagrams arriving
+// wake only the reader sleeping in recvmmsg, not the poller. The socket,
+// its binding and the datagrams queued on it stay with the new descriptor.
+// On error c is left as it was.
+func detachUDP(c *net.UDPConn) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd, serr := -1, error(nil)
+	if err := rc.Control(func(f uintptr) {
+		fd, serr = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, err
+	}
+	if serr != nil {
+		return -1, fmt.Errorf("dup: %w", serr)
+	}
+	tv := unix.NsecToTimeval(int64(udpBlockingPoll))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("SO_RCVTIMEO: %w", err)
+	}
+	// O_NONBLOCK belongs to the open file, which c's descriptor shares; c
+	// is closed next and reads nothing more.
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("blocking mode: %w", err)
+	}
+	c.Close()
+	return fd, nil
+}
+
+// udpBlockingLoop is udpBatchLoop on a blocking socket (UDPIOBlocking),
+// calling recvmmsg and sendmmsg directly: the thread sleeps in recvmmsg
+// until at least one datagram is queued (MSG_WAITFORONE: then it takes what
+// else is queued without waiting) or udpBlockingPoll passes. Answering and
+// counting are udpBatchLoop's. It stops once Shutdown's UDP drain is over
+// (udpStop) and returns like udpLoop.
+func (s *Server) udpBlockingLoop(fd int, st stats) (stopped bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			st.drop(metrics.DropPanic)
+			s.log.Error("panic in the UDP reader; restarting it", zap.Any("panic", r), zap.Stack("stack"))
+			stopped = false
+		}
+	}()
+	sc := newScratch(st)
+	b := newUDPBatchState()
+	failures := 0
+	for !s.udpStop.Load() {
+		b.resetIn()
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.in[0])), udpBatch, unix.MSG_WAITFORONE, 0, 0)
+		switch e {
+		case 0:
+		case unix.EAGAIN, unix.EINTR: // the receive timeout, or a signal
+			continue
+		default:
+			if failures++; failures > 10 {
+				s.log.Warn("UDP read failing", zap.Error(e))
+				time.Sleep(10 * time.Millisecond)
+				failures = 0
+			}
+			continue
+		}
+		failures = 0
+		b.n = int(r)
+		sc = s.answerBatch(b, sc, st)
+		for sent := 0; sent < b.nout; {
+			r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.out[sent])), uintptr(b.nout-sent), 0, 0, 0)
+			switch e {
+			case 0:
+				sent += int(r)
+			case unix.EINTR:
+			default:
+				sent++ // the first reply failed: a lost datagram
+			}
+		}
+		b.releaseOut()
+	}
+	return true
 }
 
 // rawAddrPort converts a source address filled in by recvmmsg, as

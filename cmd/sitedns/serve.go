@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -168,11 +169,29 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		metricsAddr = *snap.MetricsListen
 	}
 
+	udpWorkers := f.udpWorkers
+	if f.udpIO == server.UDPIOBlocking && runtime.GOOS == "linux" {
+		if udpWorkers <= 0 {
+			udpWorkers = runtime.GOMAXPROCS(0)
+		}
+		cur := runtime.GOMAXPROCS(0)
+		if want := blockingProcs(cur, udpWorkers*len(listen)); want != cur {
+			if os.Getenv("GOMAXPROCS") != "" {
+				log.Info("GOMAXPROCS set in the environment: left as it is; blocking UDP workers run best with one more P than there are workers",
+					zap.Int("gomaxprocs", cur), zap.Int("udp_workers", udpWorkers*len(listen)))
+			} else {
+				runtime.GOMAXPROCS(want)
+				log.Info("GOMAXPROCS raised for the blocking UDP workers", zap.Int("from", cur), zap.Int("to", want),
+					zap.Int("udp_workers", udpWorkers*len(listen)))
+			}
+		}
+	}
+
 	stats := metrics.NewStats()
 	stats.Loaded(snap.Loaded) // the start-up load is not a reload
 	srv := server.New(server.Config{
 		Listen:               listen,
-		UDPWorkers:           f.udpWorkers,
+		UDPWorkers:           udpWorkers,
 		UDPIO:                f.udpIO,
 		TCPIdleTimeout:       f.tcpIdle,
 		TCPReadTimeout:       f.tcpRead,
@@ -260,3 +279,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	log.Info("stopped")
 	return code
 }
+
+// blockingProcs returns the GOMAXPROCS for a process with workers blocking
+// UDP readers (-udp-io blocking) that now has cur: at least one P more than
+// the workers. A worker asleep in recvmmsg keeps its P in a system call; when
+// no P is idle, the runtime's sysmon takes that P away after about 20µs and
+// starts a thread to poll the network with it, so every sleep of the worker
+// costs two more thread wake-ups (measured: twice the context switches per
+// query, and more CPU per query than the poller, with GOMAXPROCS=1 and one
+// worker). One idle P spares that and keeps TCP, /metrics and the GC served.
+func blockingProcs(cur, workers int) int { return max(cur, workers+1) }

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/sitedns/sitedns/server"
+)
+
+// TestServeFlagsUDPIO: -udp-io takes netpoll or blocking, defaults to the
+// platform's default, and rejects anything else naming the flag.
+func TestServeFlagsUDPIO(t *testing.T) {
+	for _, c := range []struct {
+		args    []string
+		want    server.UDPIO
+		wantErr string
+	}{
+		{args: nil, want: server.DefaultUDPIO},
+		{args: []string{"-udp-io", "netpoll"}, want: server.UDPIONetpoll},
+		{args: []string{"-udp-io", "blocking"}, want: server.UDPIOBlocking},
+		{args: []string{"-udp-io", "epoll"}, wantErr: `serve: -udp-io "epoll": want netpoll or blocking`},
+		{args: []string{"-udp-io", ""}, wantErr: `serve: -udp-io "": want netpoll or blocking`},
+	} {
+		f, err := parseServeFlags(c.args, io.Discard)
+		switch {
+		case c.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%q: error %v, want %q", c.args, err, c.wantErr)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", c.args, err)
+		case f.udpIO != c.want:
+			t.Errorf("%q: udpIO %q, want %q", c.args, f.udpIO, c.want)
+		}
+	}
+}
+
+// TestBlockingProcs: blocking UDP workers get one P more than there are
+// of them, and an ample GOMAXPROCS is left alone.
+func TestBlockingProcs(t *testing.T) {
+	for _, c := range []struct{ cur, workers, want int }{
+		{1, 1, 2},
+		{2, 2, 3},
+		{4, 2, 4},
+		{3, 2, 3},
+		{1, 4, 5},
+	} {
+		if got := blockingProcs(c.cur, c.workers); got != c.want {
+			t.Errorf("blockingProcs(%d, %d) = %d, want %d", c.cur, c.workers, got, c.want)
+		}
+	}
+}
