@@ -59,13 +59,7 @@ func (s *Server) udpLoop(c *net.UDPConn, st stats) (stopped bool) {
 			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
 				return true
 			}
-			// Nothing a UDP read error says about one client should stop
-			// the others; back off only if the socket keeps failing.
-			if failures++; failures > 10 {
-				s.log.Warn("UDP read failing", zap.Error(err))
-				time.Sleep(10 * time.Millisecond)
-				failures = 0
-			}
+			s.readFailed(&failures, err)
 			continue
 		}
 		failures = 0
@@ -78,5 +72,16 @@ func (s *Server) udpLoop(c *net.UDPConn, st stats) (stopped bool) {
 		if len(resp) > 0 {
 			_, _ = c.WriteToUDPAddrPort(resp, src) // a lost reply is a lost datagram
 		}
+	}
+}
+
+// readFailed notes a failed UDP read. Nothing a read error says about one
+// client should stop the others, so the reader goes on; it backs off (and
+// says so) only when the socket keeps failing.
+func (s *Server) readFailed(failures *int, err error) {
+	if *failures++; *failures > 10 {
+		s.log.Warn("UDP read failing", zap.Error(err))
+		time.Sleep(10 * time.Millisecond)
+		*failures = 0
 	}
 }

@@ -122,11 +122,7 @@ func (s *Server) udpBatchLoop(c *net.UDPConn, st stats) (stopped bool) {
 			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
 				return true
 			}
-			if failures++; failures > 10 {
-				s.log.Warn("UDP read failing", zap.Error(err))
-				time.Sleep(10 * time.Millisecond)
-				failures = 0
-			}
+			s.readFailed(&failures, err)
 			continue
 		}
 		failures = 0
@@ -279,11 +275,7 @@ func (s *Server) udpBlockingLoop(fd int, st stats) (stopped bool) {
 		case unix.EAGAIN, unix.EINTR: // the receive timeout, or a signal
 			continue
 		default:
-			if failures++; failures > 10 {
-				s.log.Warn("UDP read failing", zap.Error(e))
-				time.Sleep(10 * time.Millisecond)
-				failures = 0
-			}
+			s.readFailed(&failures, e)
 			continue
 		}
 		failures = 0
