@@ -56,10 +56,9 @@ func (s *Server) udpLoop(c *net.UDPConn, st stats) (stopped bool) {
 	for {
 		n, src, err := c.ReadFromUDPAddrPort(in)
 		if err != nil {
-			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
+			if s.readFailed(&failures, err) {
 				return true
 			}
-			s.readFailed(&failures, err)
 			continue
 		}
 		failures = 0
@@ -75,13 +74,18 @@ func (s *Server) udpLoop(c *net.UDPConn, st stats) (stopped bool) {
 	}
 }
 
-// readFailed notes a failed UDP read. Nothing a read error says about one
-// client should stop the others, so the reader goes on; it backs off (and
-// says so) only when the socket keeps failing.
-func (s *Server) readFailed(failures *int, err error) {
+// readFailed notes a failed UDP read and reports whether the reader should
+// stop: only because the server is closing the socket. Nothing a read error
+// says about one client should stop the others, so the reader goes on; it
+// backs off (and says so) only when the socket keeps failing.
+func (s *Server) readFailed(failures *int, err error) (stop bool) {
+	if s.closing.Load() || errors.Is(err, net.ErrClosed) {
+		return true
+	}
 	if *failures++; *failures > 10 {
 		s.log.Warn("UDP read failing", zap.Error(err))
 		time.Sleep(10 * time.Millisecond)
 		*failures = 0
 	}
+	return false
 }

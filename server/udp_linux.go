@@ -4,7 +4,6 @@ package server
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -119,10 +118,9 @@ func (s *Server) udpBatchLoop(c *net.UDPConn, st stats) (stopped bool) {
 			err = b.err
 		}
 		if err != nil {
-			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
+			if s.readFailed(&failures, err) {
 				return true
 			}
-			s.readFailed(&failures, err)
 			continue
 		}
 		failures = 0
@@ -275,7 +273,7 @@ func (s *Server) udpBlockingLoop(fd int, st stats) (stopped bool) {
 		case unix.EAGAIN, unix.EINTR: // the receive timeout, or a signal
 			continue
 		default:
-			s.readFailed(&failures, e)
+			_ = s.readFailed(&failures, e) // udpStop, not closing, ends this loop: it drains first
 			continue
 		}
 		failures = 0
