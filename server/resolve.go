@@ -225,14 +225,10 @@ func (rc *resolver) add(sec section, a *zones.Answer, wildcard bool, owner strin
 // negative adds the SOA of z to the authority section, with the TTL of a
 // negative answer: min(SOA TTL, SOA MINIMUM) (RFC 2308 §3).
 func (rc *resolver) negative(z *zones.Zone) {
-	if z == nil || z.SOA == nil {
+	if z == nil || z.NegativeSOA == nil {
 		return
 	}
-	soa := *z.SOA
-	if soa.Minttl < soa.Hdr.Ttl {
-		soa.Hdr.Ttl = soa.Minttl
-	}
-	rc.r.parts = append(rc.r.parts, part{sec: secAuthority, rr: &soa})
+	rc.r.parts = append(rc.r.parts, part{sec: secAuthority, rr: z.NegativeSOA})
 }
 
 // referral adds the NS RRset of the delegation at res.Node to the authority

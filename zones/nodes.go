@@ -215,7 +215,8 @@ func (c *compiler) apex(z *Zone, blk span, field string) {
 			c.add(c.loc.key(blk, "origin"), field, "", "more than one SOA")
 		}
 		z.SOA = s.Default.RRs[0].(*dns.SOA)
-		z.NegSOA = negativeSOAWire(z.SOA)
+		z.NegativeSOA = negativeSOA(z.SOA)
+		z.NegSOA = negativeSOAWire(z.NegativeSOA)
 		return
 	}
 	mname := "ns." + z.Origin
@@ -233,7 +234,8 @@ func (c *compiler) apex(z *Zone, blk span, field string) {
 		Expire:  86400,
 		Minttl:  300,
 	}
-	z.NegSOA = negativeSOAWire(z.SOA)
+	z.NegativeSOA = negativeSOA(z.SOA)
+	z.NegSOA = negativeSOAWire(z.NegativeSOA)
 	set, _ := ordering.NewSet(ordering.DefaultPolicy(), []netip.Addr{{}}, false, nil)
 	n.Sets = append(n.Sets, &RRset{Type: dns.TypeSOA, Default: &Answer{Scope: "default", RRs: []dns.RR{z.SOA}, Order: set, Wire: compileWire([]dns.RR{z.SOA})}})
 	slices.SortFunc(n.Sets, func(a, b *RRset) int { return cmp.Compare(a.Type, b.Type) })

@@ -88,7 +88,10 @@ type Zone struct {
 	// ("*.example.contoso.lab.").
 	Nodes map[string]*Node
 
-	// NegSOA is SOA with the TTL of negative answers, precompiled for the
+	// NegativeSOA is SOA with the TTL of negative answers, min(SOA TTL, SOA
+	// MINIMUM) (RFC 2308 §3), made once rather than per NXDOMAIN or NODATA.
+	NegativeSOA *dns.SOA
+	// NegSOA is NegativeSOA precompiled for the
 	// server's fast path; nil when it cannot be.
 	NegSOA *WireRR
 

@@ -108,18 +108,14 @@ func compileWire(rrs []dns.RR) *Wire {
 	return w
 }
 
-// negativeSOAWire is the SOA of negative answers precompiled: TTL
-// min(SOA TTL, SOA MINIMUM) (RFC 2308 §3). Nil if it cannot be.
-func negativeSOAWire(soa *dns.SOA) *WireRR {
-	if soa == nil {
+// negativeSOAWire is the SOA of negative answers precompiled. Nil if it
+// cannot be.
+func negativeSOAWire(neg *dns.SOA) *WireRR {
+	if neg == nil {
 		return nil
 	}
-	neg := *soa
-	if neg.Minttl < neg.Hdr.Ttl {
-		neg.Hdr.Ttl = neg.Minttl
-	}
 	r := new(WireRR)
-	if !wireRR(r, &neg) {
+	if !wireRR(r, neg) {
 		return nil
 	}
 	return r
@@ -238,4 +234,12 @@ func SimpleNameByte(c byte) bool {
 		return false
 	}
 	return true
+}
+
+// negativeSOA is soa with the TTL of negative answers: min(SOA TTL, SOA
+// MINIMUM) (RFC 2308 §3).
+func negativeSOA(soa *dns.SOA) *dns.SOA {
+	neg := *soa
+	neg.Hdr.Ttl = min(neg.Hdr.Ttl, neg.Minttl)
+	return &neg
 }
