@@ -45,24 +45,35 @@ type WireRR struct {
 	NumNames int
 	// Compress says the names may be compressed (not for SRV, RFC 2782).
 	Compress bool
+
+	// lowerOwner, labels and max are made once by wireRR, since the fast
+	// path asks for them on every answer; they fit in the struct's padding.
+	lowerOwner bool
+	labels     uint16
+	max        int32
 }
 
 // Max is the most bytes r takes in a message: no name compressed.
-func (r *WireRR) Max() int {
-	n := nameLen(r.Owner) + 10 + len(r.Data)
-	for _, s := range r.Names[:r.NumNames] {
-		n += nameLen(s)
-	}
-	return n
-}
+func (r *WireRR) Max() int { return int(r.max) }
 
 // Labels is how many compression entries r's names can add.
-func (r *WireRR) Labels() int {
-	n := dns.CountLabel(r.Owner)
+func (r *WireRR) Labels() int { return int(r.labels) }
+
+// LowerOwner reports whether Owner is in lower case. The owner is then the
+// node's name byte for byte, and a lower-case question for it is the owner
+// itself: miekg/dns packs the owner as a pointer to the question.
+func (r *WireRR) LowerOwner() bool { return r.lowerOwner }
+
+// measure sets max, labels and lowerOwner once the names are known.
+func (r *WireRR) measure() {
+	n := nameLen(r.Owner) + 10 + len(r.Data)
+	l := dns.CountLabel(r.Owner)
 	for _, s := range r.Names[:r.NumNames] {
-		n += dns.CountLabel(s)
+		n += nameLen(s)
+		l += dns.CountLabel(s)
 	}
-	return n
+	r.max, r.labels = int32(n), uint16(l)
+	r.lowerOwner = !strings.ContainsFunc(r.Owner, func(c rune) bool { return c >= 'A' && c <= 'Z' })
 }
 
 // nameLen is the wire length of a simple fully qualified name.
@@ -146,6 +157,7 @@ func wireRR(r *WireRR, rr dns.RR) bool {
 		}
 		r.Data = append([]byte(nil), buf[start:end]...)
 		r.Split = len(r.Data)
+		r.measure()
 		return true
 	case *dns.SRV:
 		r.Data = binary.BigEndian.AppendUint16(r.Data, v.Priority)
@@ -179,6 +191,7 @@ func wireRR(r *WireRR, rr dns.RR) bool {
 			r.Names[i] = s
 		}
 		r.NumNames = len(names)
+		r.measure()
 		return true
 	default:
 		return false
@@ -191,6 +204,7 @@ func wireRR(r *WireRR, rr dns.RR) bool {
 		r.Names[i] = s
 	}
 	r.NumNames = len(names)
+	r.measure()
 	return true
 }
 
