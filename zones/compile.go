@@ -32,6 +32,15 @@ type compiler struct {
 	scopes     map[string]int // scope name → index
 	scopeNames []string
 
+	// mem holds the snapshot's compiled values; tmp the per-name scratch
+	// that lives only while a zone compiles.
+	mem snapMem
+	tmp scratch
+	// nodes are the nodes of the zone being compiled, in the order they were
+	// made: walking them touches memory in order, where walking z.Nodes
+	// would jump about the heap for every name.
+	nodes []*Node
+
 	// labeled collects the snapshot's per-target and netmask counters, each
 	// once (a name's scoped A sets share its netmask counters).
 	labeled     SnapshotCounters
@@ -136,8 +145,15 @@ func (c *compiler) addAt(r record, field, value, format string, args ...any) {
 	c.errs = append(c.errs, &Error{File: file, Line: line, Field: field, Value: value, Msg: fmt.Sprintf(format, args...)})
 }
 
+// scratch holds what a zone's names say while the zone compiles.
+type scratch struct {
+	names   slab[nameSets]
+	records slab[record]
+}
+
 // nameSets is what the config says about one owner name.
 type nameSets struct {
+	owner  string           // lower case, fully qualified
 	plain  []record         // unscoped records, from the zone file, records, or a [[zone.name]] without scopes
 	scoped map[int][]record // scope index → records, for a site-aware name
 	deflt  []record         // the default set of a site-aware name
@@ -379,11 +395,14 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 	}
 	z := &Zone{Origin: origin, Nodes: make(map[string]*Node, size+size/8)}
 	names := make(map[string]*nameSets, size)
+	order := make([]*nameSets, 0, size) // names in the order first seen
 	get := func(owner string) *nameSets {
 		ns := names[owner]
 		if ns == nil {
-			ns = &nameSets{}
+			ns = c.tmp.names.new()
+			ns.owner = owner
 			names[owner] = ns
+			order = append(order, ns)
 		}
 		return ns
 	}
@@ -395,7 +414,7 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 		}
 		r.rr.Header().Name = owner
 		ns := get(owner)
-		ns.plain = append(ns.plain, r)
+		ns.plain = c.tmp.records.append(ns.plain, r)
 	}
 
 	if zf != nil {
@@ -422,12 +441,15 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 		c.name(nc, nb, origin, field, zpol, get)
 	}
 
-	for owner, ns := range names {
-		c.node(z, owner, ns, zpol)
+	c.nodes = make([]*Node, 0, len(order)+1)
+	for _, ns := range order {
+		c.node(z, ns, zpol)
 	}
 	c.apex(z, blk, field)
 	c.validate(z, names, field)
 	c.entsAndWildcards(z)
+	c.nodes = nil
+	c.tmp = scratch{}
 	return z
 }
 

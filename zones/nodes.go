@@ -14,8 +14,18 @@ import (
 	"github.com/sitedns/sitedns/ordering"
 )
 
+// newNode makes the node of name in z.
+func (c *compiler) newNode(z *Zone, name string) *Node {
+	n := c.mem.nodes.new()
+	n.Name = name
+	z.Nodes[name] = n
+	c.nodes = append(c.nodes, n)
+	return n
+}
+
 // node compiles the sets of one owner name into z.
-func (c *compiler) node(z *Zone, owner string, ns *nameSets, zpol policy) {
+func (c *compiler) node(z *Zone, ns *nameSets, zpol policy) {
+	owner := ns.owner
 	pol := zpol
 	if ns.pol != nil {
 		pol = *ns.pol
@@ -30,13 +40,16 @@ func (c *compiler) node(z *Zone, owner string, ns *nameSets, zpol policy) {
 	}
 	if !ns.aware && sameType(ns.plain) {
 		// The common name: plain records of one type. No maps to build.
-		n := &Node{Name: owner}
+		n := c.newNode(z, owner)
 		if len(ns.plain) > 0 {
-			n.Sets = []*RRset{{Type: ns.plain[0].rr.Header().Rrtype, Default: c.answer(z, owner, "default", ns.plain, pol, false)}}
+			set := c.mem.sets.new()
+			set.Type = ns.plain[0].rr.Header().Rrtype
+			set.Default = c.answer(z, owner, "default", ns.plain, pol, false)
+			n.Sets = c.mem.setPtrs.take(1)
+			n.Sets[0] = set
 		} else if ns.where != 0 {
 			c.add(ns.where, ns.wfield, owner, "no records for this name")
 		}
-		z.Nodes[owner] = n
 		return
 	}
 	plain := byType(ns.plain)
@@ -52,7 +65,7 @@ func (c *compiler) node(z *Zone, owner string, ns *nameSets, zpol policy) {
 			aware[t] = true
 		}
 	}
-	n := &Node{Name: owner}
+	n := c.newNode(z, owner)
 	for t, rs := range plain {
 		if aware[t] {
 			c.addAt(rs[0], ns.wfield, owner, "%s records both in the zone and in the name's scopes; give them in one place", dns.TypeToString[t])
@@ -79,7 +92,6 @@ func (c *compiler) node(z *Zone, owner string, ns *nameSets, zpol policy) {
 		c.add(ns.where, ns.wfield, owner, "no records for this name")
 	}
 	slices.SortFunc(n.Sets, func(a, b *RRset) int { return cmp.Compare(a.Type, b.Type) })
-	z.Nodes[owner] = n
 }
 
 // sameType reports whether every record of rs has the same type.
@@ -95,7 +107,7 @@ func sameType(rs []record) bool {
 // answer compiles one answer set: deduplicated records, their ordering and
 // their counters.
 func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy, aware bool) *Answer {
-	rrs := make([]dns.RR, 0, len(rs))
+	rrs := c.mem.rrs.take(len(rs))[:0]
 	weights := c.weights[:0]
 	weighted := 0
 	for _, r := range rs {
@@ -127,29 +139,19 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 		c.addAt(rs[0], "weights", owner, "weights given for %d of the %d %s records; give all or none", weighted, len(rrs), dns.TypeToString[t])
 		weights = nil
 	}
-	addrs := slices.Grow(c.addrs[:0], len(rrs))[:len(rrs)]
-	c.addrs = addrs
-	for i, rr := range rrs {
-		addrs[i] = netip.Addr{}
-		switch v := rr.(type) {
-		case *dns.A:
-			addrs[i], _ = netip.AddrFromSlice(v.A.To4())
-		case *dns.AAAA:
-			addrs[i], _ = netip.AddrFromSlice(v.AAAA.To16())
-		}
-	}
 	// One record of a plain name has no order: no ordering state (a zone of
 	// a million one-address names would hold a million for nothing), and
 	// its answer holds for every client (ECS scope 0).
 	var set *ordering.Set
 	if len(rrs) > 1 || aware || weights != nil {
 		var err error
-		set, err = ordering.NewSet(pol.Policy, addrs, !slices.Contains(pol.noRR, t), weights)
+		set, err = ordering.NewSet(pol.Policy, c.addresses(rrs), !slices.Contains(pol.noRR, t), weights)
 		if err != nil {
 			c.addAt(rs[0], "ordering", owner, "%v", err)
 		}
 	}
-	a := &Answer{Scope: scope, RRs: rrs, Order: set, Wire: compileWire(rrs)}
+	a := c.mem.answers.new()
+	*a = Answer{Scope: scope, RRs: rrs, Order: set, Wire: compileWire(rrs, &c.mem.wire)}
 	z.Records += len(rrs)
 	if counted(t) && (aware || len(rrs) > 1) {
 		a.First = make([]*atomic.Uint64, len(rrs))
@@ -164,6 +166,23 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 		a.RemoteOnly = c.labeledCounter(&c.labeled.Netmask, "netmask_matches", z.Origin, owner, "remote_only")
 	}
 	return a
+}
+
+// addresses returns the address of each of rrs, the zero Addr for a record
+// that holds none. The slice is c's scratch: valid until the next call.
+func (c *compiler) addresses(rrs []dns.RR) []netip.Addr {
+	addrs := slices.Grow(c.addrs[:0], len(rrs))[:len(rrs)]
+	c.addrs = addrs
+	for i, rr := range rrs {
+		addrs[i] = netip.Addr{}
+		switch v := rr.(type) {
+		case *dns.A:
+			addrs[i], _ = netip.AddrFromSlice(v.A.To4())
+		case *dns.AAAA:
+			addrs[i], _ = netip.AddrFromSlice(v.AAAA.To16())
+		}
+	}
+	return addrs
 }
 
 // counted reports whether answers of type t get per-target counters: the
@@ -200,8 +219,7 @@ func target(rr dns.RR) string {
 func (c *compiler) apex(z *Zone, blk span, field string) {
 	n := z.Nodes[z.Origin]
 	if n == nil {
-		n = &Node{Name: z.Origin}
-		z.Nodes[z.Origin] = n
+		n = c.newNode(z, z.Origin)
 	}
 	if ns := n.Set(dns.TypeNS); ns != nil && ns.Default != nil {
 		z.NS = ns.Default.RRs
@@ -237,13 +255,14 @@ func (c *compiler) apex(z *Zone, blk span, field string) {
 	z.NegativeSOA = negativeSOA(z.SOA)
 	z.NegSOA = negativeSOAWire(z.NegativeSOA)
 	set, _ := ordering.NewSet(ordering.DefaultPolicy(), []netip.Addr{{}}, false, nil)
-	n.Sets = append(n.Sets, &RRset{Type: dns.TypeSOA, Default: &Answer{Scope: "default", RRs: []dns.RR{z.SOA}, Order: set, Wire: compileWire([]dns.RR{z.SOA})}})
+	n.Sets = append(n.Sets, &RRset{Type: dns.TypeSOA, Default: &Answer{Scope: "default", RRs: []dns.RR{z.SOA}, Order: set, Wire: compileWire([]dns.RR{z.SOA}, &c.mem.wire)}})
 	slices.SortFunc(n.Sets, func(a, b *RRset) int { return cmp.Compare(a.Type, b.Type) })
 	z.Records++
 }
 
 // validate checks the rules that span RRsets: CNAME alone at its name, SOA
-// at the apex only, nothing but glue below a delegation.
+// at the apex only, nothing but glue below a delegation. It reports the
+// problems of the names in name order.
 func (c *compiler) validate(z *Zone, names map[string]*nameSets, field string) {
 	// at is a record of owner to place an error at: its first plain record,
 	// or its [[zone.name]] table.
@@ -257,14 +276,23 @@ func (c *compiler) validate(z *Zone, names map[string]*nameSets, field string) {
 		}
 		return record{src: &recordSrc{file: c.file}, line: int32(ns.where)}
 	}
-	owners := make([]string, 0, len(z.Nodes))
-	for o := range z.Nodes {
-		owners = append(owners, o)
+	// One pass in the order the nodes were made finds the few names to look
+	// at closer; only those are sorted.
+	var odd, cuts []*Node
+	for _, n := range c.nodes {
+		apex := n.Name == z.Origin
+		if (n.Set(dns.TypeCNAME) != nil && len(n.Sets) > 1) || (!apex && n.Set(dns.TypeSOA) != nil) {
+			odd = append(odd, n)
+		}
+		if !apex && n.Set(dns.TypeNS) != nil {
+			n.Cut = true
+			z.hasCuts = true
+			cuts = append(cuts, n)
+		}
 	}
-	slices.Sort(owners)
-	var cuts []string
-	for _, o := range owners {
-		n := z.Nodes[o]
+	slices.SortFunc(odd, byName)
+	for _, n := range odd {
+		o := n.Name
 		if n.Set(dns.TypeCNAME) != nil && len(n.Sets) > 1 {
 			var others []string
 			for _, s := range n.Sets {
@@ -277,43 +305,48 @@ func (c *compiler) validate(z *Zone, names map[string]*nameSets, field string) {
 		if o != z.Origin && n.Set(dns.TypeSOA) != nil {
 			c.addAt(at(o), field, o, "SOA below the zone apex %s", z.Origin)
 		}
-		if o != z.Origin && n.Set(dns.TypeNS) != nil {
-			n.Cut = true
-			z.hasCuts = true
-			cuts = append(cuts, o)
+	}
+	if len(cuts) == 0 {
+		return
+	}
+	slices.SortFunc(cuts, byName)
+	var below []*Node // at or below some cut
+	for _, n := range c.nodes {
+		if slices.ContainsFunc(cuts, func(cut *Node) bool { return dns.IsSubDomain(cut.Name, n.Name) }) {
+			below = append(below, n)
 		}
 	}
-	for _, o := range owners {
-		n := z.Nodes[o]
+	slices.SortFunc(below, byName)
+	for _, n := range below {
+		o := n.Name
 		for _, cut := range cuts {
-			if !dns.IsSubDomain(cut, o) {
+			if !dns.IsSubDomain(cut.Name, o) {
 				continue
 			}
 			for _, s := range n.Sets {
 				switch s.Type {
 				case dns.TypeA, dns.TypeAAAA:
 				case dns.TypeNS, dns.TypeDS:
-					if o == cut {
+					if o == cut.Name {
 						continue
 					}
 					fallthrough
 				default:
-					c.addAt(at(o), field, o, "%s record at or below the delegation %s: only glue (A, AAAA) belongs there", dns.TypeToString[s.Type], cut)
+					c.addAt(at(o), field, o, "%s record at or below the delegation %s: only glue (A, AAAA) belongs there", dns.TypeToString[s.Type], cut.Name)
 				}
 			}
 		}
 	}
 }
 
+// byName orders nodes by name.
+func byName(a, b *Node) int { return strings.Compare(a.Name, b.Name) }
+
 // entsAndWildcards adds the empty non-terminals between every name and the
 // apex, and links each wildcard to the node it hangs from.
 func (c *compiler) entsAndWildcards(z *Zone) {
-	owners := make([]string, 0, len(z.Nodes))
-	for o := range z.Nodes {
-		owners = append(owners, o)
-	}
-	for _, o := range owners {
-		for name := o; name != z.Origin; {
+	for _, n := range c.nodes {
+		for name := n.Name; name != z.Origin; {
 			i := strings.IndexByte(name, '.')
 			if i < 0 || i == len(name)-1 {
 				break
@@ -322,11 +355,11 @@ func (c *compiler) entsAndWildcards(z *Zone) {
 			if _, ok := z.Nodes[name]; ok {
 				break
 			}
-			z.Nodes[name] = &Node{Name: name}
+			c.newNode(z, name)
 		}
 	}
-	for o, n := range z.Nodes {
-		if rest, ok := strings.CutPrefix(o, "*."); ok {
+	for _, n := range c.nodes {
+		if rest, ok := strings.CutPrefix(n.Name, "*."); ok {
 			if p := z.Nodes[rest]; p != nil {
 				p.wild = n
 			}

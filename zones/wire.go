@@ -2,6 +2,7 @@ package zones
 
 import (
 	"encoding/binary"
+	"net"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -85,14 +86,16 @@ func nameLen(s string) int {
 }
 
 // compileWire precompiles rrs for the fast path, or returns nil when some
-// record holds a name or a type the fast path does not pack.
-func compileWire(rrs []dns.RR) *Wire {
+// record holds a name or a type the fast path does not pack. The Wire and
+// its records are taken from m.
+func compileWire(rrs []dns.RR, m *wireMem) *Wire {
 	if len(rrs) == 0 {
 		return nil
 	}
-	w := &Wire{RRs: make([]WireRR, len(rrs))}
+	w := m.wires.new()
+	w.RRs = m.rrs.take(len(rrs))
 	for i, rr := range rrs {
-		if !wireRR(&w.RRs[i], rr) {
+		if !wireRR(&w.RRs[i], rr, &m.data) {
 			return nil
 		}
 		w.Max += w.RRs[i].Max()
@@ -126,14 +129,16 @@ func negativeSOAWire(neg *dns.SOA) *WireRR {
 		return nil
 	}
 	r := new(WireRR)
-	if !wireRR(r, neg) {
+	var data slab[byte]
+	if !wireRR(r, neg, &data) {
 		return nil
 	}
 	return r
 }
 
-// wireRR fills r from rr; false when the fast path cannot pack it.
-func wireRR(r *WireRR, rr dns.RR) bool {
+// wireRR fills r from rr, taking RDATA bytes from data; false when the fast
+// path cannot pack it.
+func wireRR(r *WireRR, rr dns.RR, data *slab[byte]) bool {
 	h := rr.Header()
 	if !simpleName(h.Name) {
 		return false
@@ -144,21 +149,19 @@ func wireRR(r *WireRR, rr dns.RR) bool {
 	binary.BigEndian.PutUint32(r.Head[4:], h.Ttl)
 	var names []string
 	switch v := rr.(type) {
-	case *dns.A, *dns.AAAA, *dns.TXT, *dns.CAA:
-		// No names in the RDATA: pack it as miekg/dns does.
-		buf := make([]byte, 4+nameLen(h.Name)+10+dns.Len(rr))
-		end, err := dns.PackRR(rr, buf, 0, nil, false)
-		if err != nil {
-			return false
+	case *dns.A:
+		if ip := v.A.To4(); ip != nil {
+			// The common record, whose RDATA is the address as PackRR
+			// writes it: no need to pack the whole record to find it.
+			r.Data = data.take(net.IPv4len)
+			copy(r.Data, ip)
+			r.Split = len(r.Data)
+			r.measure()
+			return true
 		}
-		start := nameLen(h.Name) + 10
-		if start > end {
-			return false
-		}
-		r.Data = append([]byte(nil), buf[start:end]...)
-		r.Split = len(r.Data)
-		r.measure()
-		return true
+		return packRData(r, rr)
+	case *dns.AAAA, *dns.TXT, *dns.CAA:
+		return packRData(r, rr)
 	case *dns.SRV:
 		r.Data = binary.BigEndian.AppendUint16(r.Data, v.Priority)
 		r.Data = binary.BigEndian.AppendUint16(r.Data, v.Weight)
@@ -204,6 +207,25 @@ func wireRR(r *WireRR, rr dns.RR) bool {
 		r.Names[i] = s
 	}
 	r.NumNames = len(names)
+	r.measure()
+	return true
+}
+
+// packRData fills r's RDATA from rr, which holds no names, packed as
+// miekg/dns packs it.
+func packRData(r *WireRR, rr dns.RR) bool {
+	h := rr.Header()
+	buf := make([]byte, 4+nameLen(h.Name)+10+dns.Len(rr))
+	end, err := dns.PackRR(rr, buf, 0, nil, false)
+	if err != nil {
+		return false
+	}
+	start := nameLen(h.Name) + 10
+	if start > end {
+		return false
+	}
+	r.Data = append([]byte(nil), buf[start:end]...)
+	r.Split = len(r.Data)
 	r.measure()
 	return true
 }
