@@ -138,7 +138,7 @@ type histogram struct {
 	sumNs   atomic.Uint64
 }
 
-func (h *histogram) observe(ns int64) {
+func (h *histogram) observe(ns int64, n uint64) {
 	if ns < 0 {
 		ns = 0
 	}
@@ -146,8 +146,8 @@ func (h *histogram) observe(ns int64) {
 	for i < numBuckets && ns > durationBoundsNs[i] {
 		i++
 	}
-	h.buckets[i].Add(1)
-	h.sumNs.Add(uint64(ns))
+	h.buckets[i].Add(n)
+	h.sumNs.Add(uint64(ns) * n)
 }
 
 // Stats holds the server's own counters and histograms: queries, responses,
@@ -223,7 +223,15 @@ func (s *Stats) Response(rcode int) { s.responses[rcodeIndex(rcode)].Add(1) }
 func (s *Stats) Drop(r DropReason) { s.drops[r].Add(1) }
 
 // Observe records how long a query took (sitedns_request_duration_seconds).
-func (s *Stats) Observe(t Transport, d time.Duration) { s.duration[t].observe(int64(d)) }
+func (s *Stats) Observe(t Transport, d time.Duration) { s.duration[t].observe(int64(d), 1) }
+
+// ObserveN records n queries that each took d: the UDP readers answer a
+// batch of queries before sending any reply, and record the batch once.
+func (s *Stats) ObserveN(t Transport, d time.Duration, n int) {
+	if n > 0 {
+		s.duration[t].observe(int64(d), uint64(n))
+	}
+}
 
 // Reloaded records a reload attempt (sitedns_config_reloads_total{result},
 // sitedns_config_last_reload_successful, ..._success_timestamp_seconds).

@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/sitedns/sitedns/metrics"
+	"github.com/sitedns/sitedns/ordering"
 	"github.com/sitedns/sitedns/zones"
 )
 
@@ -49,7 +50,7 @@ type nameEntry struct {
 type fastState struct {
 	qname [255]byte // the question name as received, presentation form
 	lname [255]byte // the same in lower case
-	qkey  string    // qname[:n], valid during one answer
+	qkey  string    // the question name as sent: lname or qname, valid during one answer
 	names [maxFastNames]nameEntry
 	nn    int
 	order []int
@@ -60,6 +61,37 @@ type fastState struct {
 	addA    [maxFastTargets]*zones.Answer
 	addAAAA [maxFastTargets]*zones.Answer
 	nt      int
+
+	sites siteMemo
+}
+
+// siteMemo remembers the sites of recent client addresses, per caller. An
+// authoritative server's clients are mostly a few resolvers, and the trie
+// walk of Sites.Lookup was a tenth of a fast answer's instructions. Each
+// entry holds the *ordering.Sites it was found in, so a reload that changes
+// the sites misses; an old Sites it keeps alive is a few kilobytes.
+type siteMemo [16]struct {
+	sites *ordering.Sites
+	addr  netip.Addr
+	site  int32
+	bits  int32
+}
+
+// lookup is sites.Lookup(a), from the memo when it holds a.
+func (m *siteMemo) lookup(sites *ordering.Sites, a netip.Addr) (site, bits int) {
+	e := &m[memoSlot(a)]
+	if e.sites == sites && e.addr == a && sites != nil {
+		return int(e.site), int(e.bits)
+	}
+	site, bits = sites.Lookup(a)
+	e.sites, e.addr, e.site, e.bits = sites, a, int32(site), int32(bits)
+	return site, bits
+}
+
+// memoSlot spreads addresses over the memo by their last bytes.
+func memoSlot(a netip.Addr) int {
+	b := a.As16()
+	return int(b[15]^b[14]>>4^b[13]) & 15
 }
 
 // fast answers req when it can (see above). ok false means it did nothing
@@ -72,8 +104,10 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	if req[2]&0x78 != 0 || req[4] != 0 || req[5] != 1 || req[6]|req[7]|req[8]|req[9]|req[10] != 0 || req[11] > 1 {
 		return nil, false
 	}
-	// The question name, checked to be one miekg/dns would print as is.
+	// The question name, checked to be one miekg/dns would print as is,
+	// lower-cased as it is read; mixed says some byte was not.
 	off, n := headerLen, 0
+	var mixed byte
 	for {
 		if off >= len(req) {
 			return nil, false
@@ -86,18 +120,20 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		if c > 63 || off+c > len(req) || n+c+1 > 254 {
 			return nil, false
 		}
-		for _, b := range req[off : off+c] {
-			if !zones.SimpleNameByte(b) {
-				return nil, false
+		// Copied whole, then checked and lower-cased in place.
+		lab := f.lname[n : n+c]
+		copy(lab, req[off:off+c])
+		for i, b := range lab {
+			if l := lowerNameByte[b]; l != b {
+				if l == 0 {
+					return nil, false
+				}
+				lab[i] = l
+				mixed = 1
 			}
-			f.qname[n] = b
-			if b >= 'A' && b <= 'Z' {
-				b += 'a' - 'A'
-			}
-			f.lname[n] = b
-			n++
 		}
-		f.qname[n], f.lname[n] = '.', '.'
+		n += c
+		f.lname[n] = '.'
 		n++
 		off += c
 	}
@@ -167,7 +203,7 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	}
 
 	// What the answer holds, decided before anything is counted or rotated.
-	site, siteBits := snap.Sites.Lookup(client)
+	site, siteBits := f.sites.lookup(snap.Sites, client)
 	scopeIdx := -1
 	if site >= 0 && site < len(snap.SiteScope) {
 		scopeIdx = snap.SiteScope[site]
@@ -285,7 +321,12 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	b[5] = 1
 	copy(b[headerLen:qEnd], req[headerLen:qEnd])
 	off = qEnd
-	f.qkey = unsafe.String(&f.qname[0], n)
+	// The question as sent, for compression: the lower-case name unless
+	// the client mixed case (0x20), which is rare enough to copy again.
+	f.qkey = lname
+	if mixed != 0 {
+		f.qkey = f.questionName(req)
+	}
 	f.nn = 0
 
 	var an, ns, ar int
@@ -305,8 +346,16 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 				scope = max(scope, netmaskScope(client))
 			}
 		}
+		// Owners that are the question as sent are pointers to it, and the
+		// records without names in their RDATA are then fixed bytes.
+		atQuestion := mixed == 0
 		for _, j := range ord {
-			off = f.rr(b, off, &w.RRs[j])
+			r := &w.RRs[j]
+			if atQuestion && r.LowerOwner() {
+				off = f.rrAtQuestion(b, off, r)
+			} else {
+				off = f.rr(b, off, r)
+			}
 		}
 		an = nr
 		// The answer metrics, as countDelivered bumps them.
@@ -429,9 +478,63 @@ func (f *fastState) clearTargets() {
 	f.nt = 0
 }
 
+// lowerNameByte maps each byte that stands for itself in a name
+// (zones.SimpleNameByte) to its lower case, and every other byte to 0.
+var lowerNameByte = func() (t [256]byte) {
+	for c := range 256 {
+		b := byte(c)
+		if !zones.SimpleNameByte(b) {
+			continue
+		}
+		if b >= 'A' && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		t[c] = b
+	}
+	return t
+}()
+
+// questionName copies the question name of req, as sent, into f.qname in
+// presentation form. fast has checked it.
+func (f *fastState) questionName(req []byte) string {
+	off, n := headerLen, 0
+	for c := int(req[off]); c != 0; c = int(req[off]) {
+		n += copy(f.qname[n:], req[off+1:off+1+c])
+		f.qname[n] = '.'
+		n++
+		off += 1 + c
+	}
+	return unsafe.String(&f.qname[0], n)
+}
+
+// rrAtQuestion writes r, whose owner is the question name as sent, at off.
+// miekg/dns packs such an owner as a pointer to the question and records no
+// new compression entry for it; RDATA without names is then copied whole.
+func (f *fastState) rrAtQuestion(b []byte, off int, r *zones.WireRR) int {
+	if r.NumNames != 0 {
+		b[off], b[off+1] = 0xC0, headerLen
+		return f.rdata(b, off+2, r)
+	}
+	d := r.Data
+	p := b[off : off+12+len(d)]
+	p[0], p[1] = 0xC0, headerLen
+	binary.LittleEndian.PutUint64(p[2:], binary.LittleEndian.Uint64(r.Head[:]))
+	binary.BigEndian.PutUint16(p[10:], uint16(len(d)))
+	if len(d) == 4 { // an A record: one 32-bit move rather than a copy call
+		binary.LittleEndian.PutUint32(p[12:], binary.LittleEndian.Uint32(d))
+	} else {
+		copy(p[12:], d)
+	}
+	return off + len(p)
+}
+
 // rr writes r at off and returns the offset after it.
 func (f *fastState) rr(b []byte, off int, r *zones.WireRR) int {
-	off = f.name(b, off, r.Owner, true)
+	return f.rdata(b, f.name(b, off, r.Owner, true), r)
+}
+
+// rdata writes r's TYPE, CLASS, TTL and RDATA at off, after its owner.
+func (f *fastState) rdata(b []byte, off int, r *zones.WireRR) int {
 	copy(b[off:], r.Head[:])
 	off += 8
 	rdlen := off

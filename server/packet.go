@@ -38,6 +38,12 @@ type scratch struct {
 	options [1]dns.EDNS0
 
 	fast fastState // the fast path's buffers
+
+	// batched is set by the UDP batch readers: done then leaves the
+	// latency to the reader, which records the whole batch at once, and
+	// counts the queries answered in answered.
+	batched  bool
+	answered int
 }
 
 func newScratch(st stats) *scratch { return &scratch{st: st} }
@@ -398,6 +404,10 @@ func (s *Server) finish(sc *scratch, dst []byte, rcode int, t metrics.Transport,
 // done counts one reply.
 func (sc *scratch) done(rcode int, t metrics.Transport, start time.Time) {
 	sc.st.response(rcode)
+	if sc.batched {
+		sc.answered++
+		return
+	}
 	sc.st.observe(t, time.Since(start))
 }
 

@@ -423,3 +423,9 @@ func (st stats) observe(t metrics.Transport, d time.Duration) {
 		st.s.Observe(t, d)
 	}
 }
+
+func (st stats) observeN(t metrics.Transport, d time.Duration, n int) {
+	if st.s != nil {
+		st.s.ObserveN(t, d, n)
+	}
+}

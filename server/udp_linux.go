@@ -137,24 +137,51 @@ func (s *Server) udpBatchLoop(c *net.UDPConn, st stats) (stopped bool) {
 // in b.out (b.nout of them), through the rate limiter. It returns the
 // scratch to go on with: a new one after a panic while answering.
 //
-// The clock is read once per batch, when it has been read: each query's
-// duration in the latency histogram runs from there to its answer, so it
-// includes the time the query waited behind the ones before it in the batch
-// — the time it spent in the server once the server had read it.
+// The clock is read twice per batch: when the batch has been read and when
+// its replies are ready to be sent, which is when the first of them leaves.
+// Every query of the batch is recorded in the latency histogram with that
+// duration: the time it spent in the server once the server had read it.
 func (s *Server) answerBatch(b *udpBatchState, sc *scratch, st stats) *scratch {
 	start := time.Now()
 	b.nout = 0
-	for i := 0; i < b.n; i++ {
+	sc.batched, sc.answered = true, 0
+	answered := 0
+	for i := 0; i < b.n; {
+		var ok bool
+		if i, ok = s.answerFrom(b, sc, st, i, start); !ok {
+			answered += sc.answered
+			sc = newScratch(st)
+			sc.batched = true
+		}
+	}
+	st.observeN(metrics.UDP, time.Since(start), answered+sc.answered)
+	sc.batched = false
+	return sc
+}
+
+// answerFrom answers b's datagrams from the i-th on. It returns b.n and true
+// when done, or, after a panic while answering one of them, the index of the
+// next one and false: sc must then not be reused. One recover per batch
+// rather than per query keeps the deferred call out of the per-query cost.
+func (s *Server) answerFrom(b *udpBatchState, sc *scratch, st stats, i int, start time.Time) (next int, ok bool) {
+	var src netip.AddrPort
+	defer func() {
+		if r := recover(); r != nil {
+			st.drop(metrics.DropPanic)
+			s.log.Error("panic while answering a query; no answer sent",
+				zap.Any("panic", r), zap.Stringer("client", src), zap.Stack("stack"))
+			next, ok = i+1, false
+		}
+	}()
+	for ; i < b.n; i++ {
 		m := &b.in[i]
-		src, ok := rawAddrPort(&b.names[i])
-		if !ok || m.Hdr.Flags&unix.MSG_TRUNC != 0 {
+		var valid bool
+		src, valid = rawAddrPort(&b.names[i])
+		if !valid || m.Hdr.Flags&unix.MSG_TRUNC != 0 {
 			st.drop(metrics.DropMalformed)
 			continue
 		}
-		resp, _, ok := s.serveSafe(sc, b.outBuf[i][:0], b.bufs[i][:m.Len], src, metrics.UDP, start, false)
-		if !ok {
-			sc = newScratch(st)
-		}
+		resp, _ := s.serve(sc, b.outBuf[i][:0], b.bufs[i][:m.Len], src, metrics.UDP, start, false)
 		resp = s.rateLimit(resp, src.Addr(), st)
 		if len(resp) == 0 {
 			continue
@@ -168,7 +195,7 @@ func (s *Server) answerBatch(b *udpBatchState, sc *scratch, st stats) *scratch {
 		o.Hdr.SetIovlen(1)
 		b.nout++
 	}
-	return sc
+	return i, true
 }
 
 // resetIn readies the receive headers for the next recvmmsg.
