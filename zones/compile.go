@@ -40,6 +40,11 @@ type compiler struct {
 	// made: walking them touches memory in order, where walking z.Nodes
 	// would jump about the heap for every name.
 	nodes []*Node
+	// names[n.names] is what the config says about node n's name while its
+	// zone compiles; names[0] is nil, for nodes the config does not name
+	// (the apex of a zone without records there, empty non-terminals).
+	// Found through the node, it spares a second map of every name.
+	names []*nameSets
 
 	// labeled collects the snapshot's per-target and netmask counters, each
 	// once (a name's scoped A sets share its netmask counters).
@@ -151,10 +156,16 @@ type scratch struct {
 	records slab[record]
 }
 
-// nameSets is what the config says about one owner name.
+// nameSets is what the config says about one owner name. Most names of a
+// large zone have zone-file records and nothing else: what a [[zone.name]]
+// adds is kept apart, so that they take less memory while they compile.
 type nameSets struct {
-	owner  string           // lower case, fully qualified
-	plain  []record         // unscoped records, from the zone file, records, or a [[zone.name]] without scopes
+	plain []record   // unscoped records, from the zone file, records, or a [[zone.name]] without scopes
+	table *nameTable // nil when no [[zone.name]] names it
+}
+
+// nameTable is what a [[zone.name]] says about its name.
+type nameTable struct {
 	scoped map[int][]record // scope index → records, for a site-aware name
 	deflt  []record         // the default set of a site-aware name
 	aware  bool             // the name has [zone.name.scope.X] tables
@@ -394,17 +405,16 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 		size += bytes.Count(zf.text, []byte{'\n'})
 	}
 	z := &Zone{Origin: origin, Nodes: make(map[string]*Node, size+size/8)}
-	names := make(map[string]*nameSets, size)
-	order := make([]*nameSets, 0, size) // names in the order first seen
+	c.nodes = make([]*Node, 0, size+1)
+	c.names = make([]*nameSets, 1, size+1)
 	get := func(owner string) *nameSets {
-		ns := names[owner]
-		if ns == nil {
-			ns = c.tmp.names.new()
-			ns.owner = owner
-			names[owner] = ns
-			order = append(order, ns)
+		n := z.Nodes[owner]
+		if n == nil {
+			n = c.newNode(z, owner)
+			n.names = int32(len(c.names))
+			c.names = append(c.names, c.tmp.names.new())
 		}
-		return ns
+		return c.names[n.names]
 	}
 	addPlain := func(r record, field string) {
 		owner := strings.ToLower(r.rr.Header().Name)
@@ -441,15 +451,13 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 		c.name(nc, nb, origin, field, zpol, get)
 	}
 
-	c.nodes = make([]*Node, 0, len(order)+1)
-	for _, ns := range order {
-		c.node(z, ns, zpol)
+	for _, n := range c.nodes {
+		c.node(z, n, c.names[n.names], zpol)
 	}
 	c.apex(z, blk, field)
-	c.validate(z, names, field)
+	c.validate(z, field)
 	c.entsAndWildcards(z)
-	c.nodes = nil
-	c.tmp = scratch{}
+	c.nodes, c.names, c.tmp = nil, nil, scratch{}
 	return z
 }
 
@@ -471,14 +479,18 @@ func (c *compiler) name(nc *nameConfig, blk span, origin, zfield string, zpol po
 		return
 	}
 	ns := get(owner)
-	if ns.where != 0 {
-		c.addf(line, field, nc.Name, "name configured twice (also line %d)", ns.where)
+	if ns.table == nil {
+		ns.table = &nameTable{}
+	}
+	t := ns.table
+	if t.where != 0 {
+		c.addf(line, field, nc.Name, "name configured twice (also line %d)", t.where)
 		return
 	}
-	ns.where, ns.wfield = line, field
+	t.where, t.wfield = line, field
 	if nc.Ordering != nil {
 		p := c.policy(zpol, nc.Ordering, c.loc.table(blk, "zone.name.ordering", 0), field+": ordering")
-		ns.pol = &p
+		t.pol = &p
 	}
 	parse := func(list []string, weights []int, sfield string, sblk span) []record {
 		if weights != nil && len(weights) != len(list) {
@@ -511,15 +523,15 @@ func (c *compiler) name(nc *nameConfig, blk span, origin, zfield string, zpol po
 		ns.plain = append(ns.plain, parse(nc.Records, nc.Weights, field, blk)...)
 		return
 	}
-	ns.aware = true
-	ns.scoped = map[int][]record{}
+	t.aware = true
+	t.scoped = map[int][]record{}
 	if len(nc.Records) > 0 && nc.Default != nil {
 		c.add(c.loc.key(blk, "records"), field+": records", "", "both records and [zone.name.default] given; records is the default set of a site-aware name")
 	}
 	if nc.Default != nil {
-		ns.deflt = parse(nc.Default.Records, nc.Default.Weights, field+": default", c.loc.table(blk, "zone.name.default", 0))
+		t.deflt = parse(nc.Default.Records, nc.Default.Weights, field+": default", c.loc.table(blk, "zone.name.default", 0))
 	} else {
-		ns.deflt = parse(nc.Records, nc.Weights, field, blk)
+		t.deflt = parse(nc.Records, nc.Weights, field, blk)
 	}
 	scopes := make([]string, 0, len(nc.Scope))
 	for s := range nc.Scope {
@@ -537,7 +549,7 @@ func (c *compiler) name(nc *nameConfig, blk span, origin, zfield string, zpol po
 			c.addf(c.loc.key(sblk, "records"), field+": scope", s, "no [[site]] has scope %q (scopes: %s)", s, strings.Join(c.scopeNames, ", "))
 			continue
 		}
-		ns.scoped[j] = parse(ac.Records, ac.Weights, fmt.Sprintf("%s: scope %q", field, s), sblk)
+		t.scoped[j] = parse(ac.Records, ac.Weights, fmt.Sprintf("%s: scope %q", field, s), sblk)
 	}
 }
 

@@ -23,12 +23,19 @@ func (c *compiler) newNode(z *Zone, name string) *Node {
 	return n
 }
 
-// node compiles the sets of one owner name into z.
-func (c *compiler) node(z *Zone, ns *nameSets, zpol policy) {
-	owner := ns.owner
+// noTable is the [[zone.name]] of the names without one. Read only.
+var noTable nameTable
+
+// node compiles the sets ns of node n of z.
+func (c *compiler) node(z *Zone, n *Node, ns *nameSets, zpol policy) {
+	owner := n.Name
+	tb := ns.table
+	if tb == nil {
+		tb = &noTable
+	}
 	pol := zpol
-	if ns.pol != nil {
-		pol = *ns.pol
+	if tb.pol != nil {
+		pol = *tb.pol
 	}
 	byType := func(rs []record) map[uint16][]record {
 		m := map[uint16][]record{}
@@ -38,37 +45,35 @@ func (c *compiler) node(z *Zone, ns *nameSets, zpol policy) {
 		}
 		return m
 	}
-	if !ns.aware && sameType(ns.plain) {
+	if !tb.aware && sameType(ns.plain) {
 		// The common name: plain records of one type. No maps to build.
-		n := c.newNode(z, owner)
 		if len(ns.plain) > 0 {
 			set := c.mem.sets.new()
 			set.Type = ns.plain[0].rr.Header().Rrtype
 			set.Default = c.answer(z, owner, "default", ns.plain, pol, false)
 			n.Sets = c.mem.setPtrs.take(1)
 			n.Sets[0] = set
-		} else if ns.where != 0 {
-			c.add(ns.where, ns.wfield, owner, "no records for this name")
+		} else if tb.where != 0 {
+			c.add(tb.where, tb.wfield, owner, "no records for this name")
 		}
 		return
 	}
 	plain := byType(ns.plain)
-	deflt := byType(ns.deflt)
-	scoped := make(map[int]map[uint16][]record, len(ns.scoped))
+	deflt := byType(tb.deflt)
+	scoped := make(map[int]map[uint16][]record, len(tb.scoped))
 	aware := map[uint16]bool{}
 	for t := range deflt {
 		aware[t] = true
 	}
-	for j, rs := range ns.scoped {
+	for j, rs := range tb.scoped {
 		scoped[j] = byType(rs)
 		for t := range scoped[j] {
 			aware[t] = true
 		}
 	}
-	n := c.newNode(z, owner)
 	for t, rs := range plain {
 		if aware[t] {
-			c.addAt(rs[0], ns.wfield, owner, "%s records both in the zone and in the name's scopes; give them in one place", dns.TypeToString[t])
+			c.addAt(rs[0], tb.wfield, owner, "%s records both in the zone and in the name's scopes; give them in one place", dns.TypeToString[t])
 			continue
 		}
 		n.Sets = append(n.Sets, &RRset{Type: t, Default: c.answer(z, owner, "default", rs, pol, false)})
@@ -88,8 +93,8 @@ func (c *compiler) node(z *Zone, ns *nameSets, zpol policy) {
 		}
 		n.Sets = append(n.Sets, set)
 	}
-	if len(n.Sets) == 0 && ns.where != 0 && len(ns.plain) == 0 {
-		c.add(ns.where, ns.wfield, owner, "no records for this name")
+	if len(n.Sets) == 0 && tb.where != 0 && len(ns.plain) == 0 {
+		c.add(tb.where, tb.wfield, owner, "no records for this name")
 	}
 	slices.SortFunc(n.Sets, func(a, b *RRset) int { return cmp.Compare(a.Type, b.Type) })
 }
@@ -263,18 +268,20 @@ func (c *compiler) apex(z *Zone, blk span, field string) {
 // validate checks the rules that span RRsets: CNAME alone at its name, SOA
 // at the apex only, nothing but glue below a delegation. It reports the
 // problems of the names in name order.
-func (c *compiler) validate(z *Zone, names map[string]*nameSets, field string) {
-	// at is a record of owner to place an error at: its first plain record,
+func (c *compiler) validate(z *Zone, field string) {
+	// at is a record of n to place an error at: its first plain record,
 	// or its [[zone.name]] table.
-	at := func(owner string) record {
-		ns := names[owner]
+	at := func(n *Node) record {
+		ns := c.names[n.names]
 		switch {
 		case ns == nil:
 			return record{src: &recordSrc{file: c.file}}
 		case len(ns.plain) > 0:
 			return ns.plain[0]
+		case ns.table == nil:
+			return record{src: &recordSrc{file: c.file}}
 		}
-		return record{src: &recordSrc{file: c.file}, line: int32(ns.where)}
+		return record{src: &recordSrc{file: c.file}, line: int32(ns.table.where)}
 	}
 	// One pass in the order the nodes were made finds the few names to look
 	// at closer; only those are sorted.
@@ -300,10 +307,10 @@ func (c *compiler) validate(z *Zone, names map[string]*nameSets, field string) {
 					others = append(others, dns.TypeToString[s.Type])
 				}
 			}
-			c.addAt(at(o), field, o, "CNAME beside other data (%s): a CNAME must be alone at its name (RFC 1034 §3.6.2)", strings.Join(others, ", "))
+			c.addAt(at(n), field, o, "CNAME beside other data (%s): a CNAME must be alone at its name (RFC 1034 §3.6.2)", strings.Join(others, ", "))
 		}
 		if o != z.Origin && n.Set(dns.TypeSOA) != nil {
-			c.addAt(at(o), field, o, "SOA below the zone apex %s", z.Origin)
+			c.addAt(at(n), field, o, "SOA below the zone apex %s", z.Origin)
 		}
 	}
 	if len(cuts) == 0 {
@@ -332,7 +339,7 @@ func (c *compiler) validate(z *Zone, names map[string]*nameSets, field string) {
 					}
 					fallthrough
 				default:
-					c.addAt(at(o), field, o, "%s record at or below the delegation %s: only glue (A, AAAA) belongs there", dns.TypeToString[s.Type], cut.Name)
+					c.addAt(at(n), field, o, "%s record at or below the delegation %s: only glue (A, AAAA) belongs there", dns.TypeToString[s.Type], cut.Name)
 				}
 			}
 		}

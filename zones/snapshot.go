@@ -109,7 +109,11 @@ type Node struct {
 	// answers with a referral from here and everything below.
 	Cut bool
 
-	wild *Node // the wildcard "*.<Name>", if any
+	// names indexes what the config says about the name while its zone
+	// compiles (compiler.names); meaningless after. It fits in the
+	// padding after Cut.
+	names int32
+	wild  *Node // the wildcard "*.<Name>", if any
 }
 
 // Set returns the RRset of type t at n, or nil.
