@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -101,6 +102,7 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	f := &sc.fast
 	// Header: QUERY, one question, no answer or authority records, at most
 	// one additional (the OPT).
+	_ = req[headerLen-1]
 	if req[2]&0x78 != 0 || req[4] != 0 || req[5] != 1 || req[6]|req[7]|req[8]|req[9]|req[10] != 0 || req[11] > 1 {
 		return nil, false
 	}
@@ -120,15 +122,15 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		if c > 63 || off+c > len(req) || n+c+1 > 254 {
 			return nil, false
 		}
-		// Copied whole, then checked and lower-cased in place.
-		lab := f.lname[n : n+c]
-		copy(lab, req[off:off+c])
-		for i, b := range lab {
-			if l := lowerNameByte[b]; l != b {
+		lab, src := f.lname[n:n+c], req[off:off+c]
+		for i := range lab {
+			b := src[i]
+			l := lowerNameByte[b]
+			lab[i] = l
+			if l != b {
 				if l == 0 {
 					return nil, false
 				}
-				lab[i] = l
 				mixed = 1
 			}
 		}
@@ -509,23 +511,10 @@ func (f *fastState) questionName(req []byte) string {
 
 // rrAtQuestion writes r, whose owner is the question name as sent, at off.
 // miekg/dns packs such an owner as a pointer to the question and records no
-// new compression entry for it; RDATA without names is then copied whole.
+// new compression entry for it.
 func (f *fastState) rrAtQuestion(b []byte, off int, r *zones.WireRR) int {
-	if r.NumNames != 0 {
-		b[off], b[off+1] = 0xC0, headerLen
-		return f.rdata(b, off+2, r)
-	}
-	d := r.Data
-	p := b[off : off+12+len(d)]
-	p[0], p[1] = 0xC0, headerLen
-	binary.LittleEndian.PutUint64(p[2:], binary.LittleEndian.Uint64(r.Head[:]))
-	binary.BigEndian.PutUint16(p[10:], uint16(len(d)))
-	if len(d) == 4 { // an A record: one 32-bit move rather than a copy call
-		binary.LittleEndian.PutUint32(p[12:], binary.LittleEndian.Uint32(d))
-	} else {
-		copy(p[12:], d)
-	}
-	return off + len(p)
+	b[off], b[off+1] = 0xC0, headerLen
+	return f.rdata(b, off+2, r)
 }
 
 // rr writes r at off and returns the offset after it.
@@ -534,17 +523,28 @@ func (f *fastState) rr(b []byte, off int, r *zones.WireRR) int {
 }
 
 // rdata writes r's TYPE, CLASS, TTL and RDATA at off, after its owner.
+// RDATA without names (A, AAAA, TXT, CAA) is fixed bytes.
 func (f *fastState) rdata(b []byte, off int, r *zones.WireRR) int {
-	copy(b[off:], r.Head[:])
-	off += 8
-	rdlen := off
-	off += 2
+	h := b[off : off+10]
+	binary.LittleEndian.PutUint64(h, binary.LittleEndian.Uint64(r.Head[:]))
+	if r.NumNames == 0 {
+		d := r.Data
+		binary.BigEndian.PutUint16(h[8:], uint16(len(d)))
+		off += 10
+		if len(d) == 4 { // an A record: one 32-bit move rather than a copy call
+			binary.LittleEndian.PutUint32(b[off:off+4], binary.LittleEndian.Uint32(d))
+			return off + 4
+		}
+		return off + copy(b[off:], d)
+	}
+	off += 10
+	start := off
 	off += copy(b[off:], r.Data[:r.Split])
 	for _, s := range r.Names[:r.NumNames] {
 		off = f.name(b, off, s, r.Compress)
 	}
 	off += copy(b[off:], r.Data[r.Split:])
-	binary.BigEndian.PutUint16(b[rdlen:], uint16(off-rdlen-2))
+	binary.BigEndian.PutUint16(h[8:], uint16(off-start))
 	return off
 }
 
@@ -557,11 +557,7 @@ func (f *fastState) name(b []byte, off int, s string, compress bool) int {
 		b[off] = 0
 		return off + 1
 	}
-	begin := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] != '.' {
-			continue
-		}
+	for begin := 0; begin < len(s); {
 		key := s[begin:]
 		if p, ok := f.find(key); ok {
 			if compress {
@@ -572,9 +568,10 @@ func (f *fastState) name(b []byte, off int, s string, compress bool) int {
 			f.names[f.nn] = nameEntry{key: key, off: off}
 			f.nn++
 		}
-		b[off] = byte(i - begin)
-		off += 1 + copy(b[off+1:], s[begin:i])
-		begin = i + 1
+		l := strings.IndexByte(key, '.')
+		b[off] = byte(l)
+		off += 1 + copy(b[off+1:], key[:l])
+		begin += l + 1
 	}
 	b[off] = 0
 	return off + 1
@@ -584,7 +581,9 @@ func (f *fastState) name(b []byte, off int, s string, compress bool) int {
 // question, or a name recorded since.
 func (f *fastState) find(key string) (int, bool) {
 	q := f.qkey
-	if d := len(q) - len(key); d >= 0 && q[d:] == key && (d == 0 || q[d-1] == '.') {
+	// The label boundary and the first byte rule out most suffixes before
+	// the whole compare.
+	if d := len(q) - len(key); d >= 0 && (d == 0 || q[d-1] == '.') && q[d] == key[0] && q[d:] == key {
 		return headerLen + d, true
 	}
 	for _, e := range f.names[:f.nn] {
