@@ -50,7 +50,7 @@ type nameEntry struct {
 // fastState is the fast path's per-caller state, part of scratch.
 type fastState struct {
 	qname [255]byte // the question name as received, presentation form
-	lname [255]byte // the same in lower case
+	lname [256]byte // the same in lower case (256: a uint8 index needs no bounds check)
 	qkey  string    // the question name as sent: lname or qname, valid during one answer
 	names [maxFastNames]nameEntry
 	nn    int
@@ -106,41 +106,46 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	if req[2]&0x78 != 0 || req[4] != 0 || req[5] != 1 || req[6]|req[7]|req[8]|req[9]|req[10] != 0 || req[11] > 1 {
 		return nil, false
 	}
-	// The question name, checked to be one miekg/dns would print as is,
-	// lower-cased as it is read; mixed says some byte was not.
-	off, n := headerLen, 0
-	var mixed byte
-	for {
-		if off >= len(req) {
-			return nil, false
-		}
-		c := int(req[off])
-		off++
-		if c == 0 {
-			break
-		}
-		if c > 63 || off+c > len(req) || n+c+1 > 254 {
-			return nil, false
-		}
-		lab, src := f.lname[n:n+c], req[off:off+c]
-		for i := range lab {
-			b := src[i]
-			l := lowerNameByte[b]
-			lab[i] = l
-			if l != b {
-				if l == 0 {
-					return nil, false
-				}
-				mixed = 1
-			}
-		}
-		n += c
-		f.lname[n] = '.'
-		n++
-		off += c
+	// The question name, checked to be one miekg/dns would print as is, and
+	// lower-cased in one pass: its presentation form is the wire form after
+	// the first length byte, with each later length byte (the root's too)
+	// turned into a dot. mixed says some byte was not lower case.
+	if len(req) <= headerLen || req[headerLen] == 0 || req[headerLen] > 63 {
+		return nil, false // the root, or no question
 	}
-	if n == 0 || off+4 > len(req) {
-		return nil, false // the root, or a short question
+	w := req[headerLen+1 : min(len(req), headerLen+1+254)]
+	next := int(req[headerLen]) // where in w the next length byte is
+	var mixed byte
+	n := 0
+	for i := 0; ; i++ {
+		if i >= len(w) {
+			return nil, false // longer than 255 bytes, or cut short
+		}
+		b := w[i]
+		if i == next {
+			f.lname[uint8(i)] = '.'
+			if b == 0 {
+				n = i + 1
+				break
+			}
+			if b > 63 {
+				return nil, false
+			}
+			next = i + 1 + int(b)
+			continue
+		}
+		l := lowerNameByte[b]
+		f.lname[uint8(i)] = l
+		if l != b {
+			if l == 0 {
+				return nil, false
+			}
+			mixed = 1
+		}
+	}
+	off := headerLen + 1 + n
+	if off+4 > len(req) {
+		return nil, false // a short question
 	}
 	qtype := binary.BigEndian.Uint16(req[off:])
 	if binary.BigEndian.Uint16(req[off+2:]) != dns.ClassINET {
