@@ -56,6 +56,7 @@ func newUDPBatchState() *udpBatchState {
 		b.inIov[i].SetLen(len(b.bufs[i]))
 		h := &b.in[i].Hdr
 		h.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+		h.Namelen = unix.SizeofSockaddrInet6
 		h.Iov = &b.inIov[i]
 		h.SetIovlen(1)
 	}
@@ -198,9 +199,11 @@ func (s *Server) answerFrom(b *udpBatchState, sc *scratch, st stats, i int, star
 	return i, true
 }
 
-// resetIn readies the receive headers for the next recvmmsg.
+// resetIn readies the receive headers for the next recvmmsg: those the
+// last one filled in, and the first (the others are as newUDPBatchState
+// left them: the kernel writes only the headers of datagrams it returns).
 func (b *udpBatchState) resetIn() {
-	for i := range b.in {
+	for i := range b.in[:max(b.n, 1)] {
 		b.in[i].Hdr.Namelen = unix.SizeofSockaddrInet6
 		b.in[i].Hdr.Flags = 0
 		b.in[i].Len = 0
