@@ -1,12 +1,10 @@
 package zones
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -95,14 +93,14 @@ type recordSrc struct {
 // only an error needs.
 type zoneFileText struct {
 	path   string
-	text   []byte
+	text   string
 	origin string
 	loc    *locator // made on first use
 }
 
 func (zf *zoneFileText) line(rr dns.RR) int {
 	if zf.loc == nil {
-		zf.loc = newLocator(string(zf.text))
+		zf.loc = newLocator(zf.text)
 	}
 	return zf.loc.record(rr, zf.origin)
 }
@@ -402,7 +400,7 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 	// zone of a million names does not rehash its maps twenty times.
 	size := len(zc.Records) + len(zc.Name)
 	if zf != nil {
-		size += bytes.Count(zf.text, []byte{'\n'})
+		size += strings.Count(zf.text, "\n")
 	}
 	z := &Zone{Origin: origin, Nodes: make(map[string]*Node, size+size/8)}
 	c.nodes = make([]*Node, 0, size+1)
@@ -622,7 +620,7 @@ func (c *compiler) readZoneFile(name, origin string, line int, field string) *zo
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(c.dir, name)
 	}
-	text, err := os.ReadFile(path)
+	text, err := readText(path)
 	if err != nil {
 		c.add(line, field+": file", name, err.Error())
 		return nil
@@ -631,11 +629,19 @@ func (c *compiler) readZoneFile(name, origin string, line int, field string) *zo
 }
 
 // parseZoneFile parses an RFC 1035 zone file with $ORIGIN, $TTL and
-// $INCLUDE, handing each record to add as it comes.
+// $INCLUDE, handing each record to add as it comes. The common file takes
+// scanZoneFile's fast path; anything else, and every error, miekg/dns's
+// ZoneParser.
 func (c *compiler) parseZoneFile(zf *zoneFileText, add func(record)) {
-	zp := dns.NewZoneParser(bytes.NewReader(zf.text), zf.origin, zf.path)
-	zp.SetIncludeAllowed(true)
 	src := &recordSrc{file: zf.path, zf: zf}
+	if rrs, ok := scanZoneFile(zf.text, zf.origin); ok {
+		for _, rr := range rrs {
+			add(record{rr: rr, src: src})
+		}
+		return
+	}
+	zp := dns.NewZoneParser(strings.NewReader(zf.text), zf.origin, zf.path)
+	zp.SetIncludeAllowed(true)
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		r := record{rr: rr, src: src}
 		if rr.Header().Class != dns.ClassINET {
