@@ -136,6 +136,10 @@ type Server struct {
 	// state of their own.
 	scratch sync.Pool
 
+	// rawUDP says blocking UDP readers make raw system calls: set by Start
+	// when GOMAXPROCS leaves a P beside them (udpBlockingLoop).
+	rawUDP bool
+
 	// mu guards the fields below it.
 	mu        sync.Mutex
 	state     int // stateNew, stateRunning, stateClosed
@@ -224,6 +228,13 @@ func (s *Server) Start() error {
 	}
 	s.listeners = ls
 	s.state = stateRunning
+	readers := 0
+	for _, l := range ls {
+		readers += len(l.udp)
+	}
+	// Blocking readers keep their P while they sleep only when that leaves
+	// a P for everything else (udpBlockingLoop).
+	s.rawUDP = runtime.GOMAXPROCS(0) > readers
 	for _, l := range ls {
 		for _, c := range l.udp {
 			s.wg.Add(1)

@@ -244,7 +244,7 @@ func (s *Server) readUDPBlocking(c *net.UDPConn, st stats) bool {
 }
 
 // detachUDP returns a descriptor of c's socket of its own, in blocking
-// mode with a receive timeout of udpBlockingPoll, and closes c: closing
+// mode with receive and send timeouts of udpBlockingPoll, and closes c: closing
 // takes c's descriptor out of the runtime's epoll set, so datagrams arriving
 // wake only the reader sleeping in recvmmsg, not the poller. The socket,
 // its binding and the datagrams queued on it stay with the new descriptor.
@@ -264,9 +264,14 @@ func detachUDP(c *net.UDPConn) (int, error) {
 		return -1, fmt.Errorf("dup: %w", serr)
 	}
 	tv := unix.NsecToTimeval(int64(udpBlockingPoll))
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("SO_RCVTIMEO: %w", err)
+	for _, o := range [...]struct {
+		opt  int
+		name string
+	}{{unix.SO_RCVTIMEO, "SO_RCVTIMEO"}, {unix.SO_SNDTIMEO, "SO_SNDTIMEO"}} {
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, o.opt, &tv); err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("%s: %w", o.name, err)
+		}
 	}
 	// O_NONBLOCK belongs to the open file, which c's descriptor shares; c
 	// is closed next and reads nothing more.
@@ -284,6 +289,22 @@ func detachUDP(c *net.UDPConn) (int, error) {
 // else is queued without waiting) or udpBlockingPoll passes. Answering and
 // counting are udpBatchLoop's. It stops once Shutdown's UDP drain is over
 // (udpStop) and returns like udpLoop.
+//
+// When GOMAXPROCS leaves a P beside the readers (s.rawUDP; cmd/sitedns sees
+// to it), both calls are raw system calls: the reader keeps its P while it
+// sleeps, as a goroutine that computes does. Through the runtime's system-call
+// entry, every sleep let the runtime hand the P off and park it, and every
+// wake-up took it back and woke sysmon: about 2,000 futex wake-ups a second
+// under load and 14% more CPU per query (docs/performance.md). The runtime
+// still reaches the reader: its preemption signal interrupts recvmmsg (with
+// SO_RCVTIMEO set, recvmmsg fails with EINTR rather than restart) and
+// sendmmsg is bounded by SO_SNDTIMEO; the loop then yields (runtime.Gosched),
+// since a raw call is not a point where the goroutine can be stopped. It
+// yields at each receive timeout too, so that a stop-the-world waits at most
+// udpBlockingPoll even with asynchronous preemption off. Without a spare P
+// the readers would hold every P and leave the rest of the server (TCP,
+// metrics, reloads) a turn only at those points, so they then enter their
+// system calls through the runtime as before.
 func (s *Server) udpBlockingLoop(fd int, st stats) (stopped bool) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -295,12 +316,17 @@ func (s *Server) udpBlockingLoop(fd int, st stats) (stopped bool) {
 	sc := newScratch(st)
 	b := newUDPBatchState()
 	failures := 0
+	call := unix.Syscall6
+	if s.rawUDP {
+		call = unix.RawSyscall6
+	}
 	for !s.udpStop.Load() {
 		b.resetIn()
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.in[0])), udpBatch, unix.MSG_WAITFORONE, 0, 0)
+		r, _, e := call(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.in[0])), udpBatch, unix.MSG_WAITFORONE, 0, 0)
 		switch e {
 		case 0:
 		case unix.EAGAIN, unix.EINTR: // the receive timeout, or a signal
+			runtime.Gosched()
 			continue
 		default:
 			_ = s.readFailed(&failures, e) // udpStop, not closing, ends this loop: it drains first
@@ -310,13 +336,14 @@ func (s *Server) udpBlockingLoop(fd int, st stats) (stopped bool) {
 		b.n = int(r)
 		sc = s.answerBatch(b, sc, st)
 		for sent := 0; sent < b.nout; {
-			r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.out[sent])), uintptr(b.nout-sent), 0, 0, 0)
+			r, _, e := call(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.out[sent])), uintptr(b.nout-sent), 0, 0, 0)
 			switch e {
 			case 0:
 				sent += int(r)
 			case unix.EINTR:
+				runtime.Gosched()
 			default:
-				sent++ // the first reply failed: a lost datagram
+				sent++ // the first reply failed, or the send timed out: a lost datagram
 			}
 		}
 		b.releaseOut()

@@ -1,0 +1,76 @@
+//go:build linux
+
+package server
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// TestBlockingRawReader runs a blocking reader with a P to spare, which
+// makes raw system calls: it must answer, and a stop-the-world (here
+// runtime.GC) must reach it while it sleeps in recvmmsg and while it is
+// under load, since the runtime cannot stop a goroutine inside a raw call.
+// A reader that never yields stops the world for good: the test then hangs
+// until the go test timeout rather than fail here, as no timer runs while
+// the world is stopped.
+func TestBlockingRawReader(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	s := startServer(t, Config{UDPIO: UDPIOBlocking, UDPWorkers: 1}, labSnapshot(t, "lab.toml"))
+	if !s.rawUDP {
+		t.Fatal("one blocking reader beside two Ps should make raw system calls")
+	}
+	addr := s.Addrs()[0]
+	q := newQuery("affinityus.contoso.lab", dns.TypeA)
+	if r := mustExchange(t, "udp", addr, unknownClient, q); len(r.Answer) != 3 {
+		t.Fatalf("answer: %v", r)
+	}
+	// Idle reader: the GC's stop-the-world reaches it through the signal
+	// that interrupts recvmmsg. A reader that never yields would hold it up
+	// until a datagram came.
+	for range 3 {
+		gcWithin(t, 5*time.Second, "with the reader idle")
+	}
+	// Busy reader: queries in a loop while the GC runs.
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				done <- n
+				return
+			default:
+			}
+			if _, err := exchange("udp", addr, unknownClient, q); err == nil {
+				n++
+			}
+		}
+	}()
+	for range 3 {
+		gcWithin(t, 5*time.Second, "with the reader busy")
+	}
+	close(stop)
+	if n := <-done; n == 0 {
+		t.Fatal("no answer under load")
+	}
+}
+
+// gcWithin fails the test when a garbage collection does not finish within d.
+func gcWithin(t *testing.T, d time.Duration, what string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		runtime.GC()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("runtime.GC did not finish within %v %s", d, what)
+	}
+}
