@@ -203,6 +203,9 @@ func (c *compiler) compile(cfg *fileConfig) *Snapshot {
 		return cmp.Compare(dns.CountLabel(b.Origin), dns.CountLabel(a.Origin))
 	})
 
+	snap.linkTargets(c.mem.wire.targeted)
+	c.mem.wire.targeted = nil
+
 	snap.Counters.Site = make([]*atomic.Uint64, len(snap.SiteNames))
 	for i, n := range snap.SiteNames {
 		snap.Counters.Site[i] = c.counters.Get("site_queries", n)

@@ -66,4 +66,7 @@ type wireMem struct {
 	wires slab[Wire]
 	rrs   slab[WireRR]
 	data  slab[byte]
+	// targeted lists the Wires with SRV, MX or NS targets, whose
+	// additional sets linkTargets finds once the snapshot is whole.
+	targeted []*Wire
 }

@@ -27,6 +27,18 @@ type Wire struct {
 	Target  []string
 	// DistinctTargets counts the distinct non-empty targets.
 	DistinctTargets int
+	// Additional[i] holds the address sets of Target[i], looked up once
+	// the snapshot was compiled (nil for a Wire made otherwise): the fast
+	// path then looks no target up per query.
+	Additional []Additional
+}
+
+// Additional is what Snapshot.Lookup gives for the A and AAAA records of one
+// SRV, MX or NS target: the RRset of that type (nil when the lookup is not
+// an answer of that type), and whether it came through a wildcard.
+type Additional struct {
+	A, AAAA             *RRset
+	AWildcard, AAAAWild bool
 }
 
 // WireRR is one record precompiled for the fast path. It packs as Owner,
@@ -118,8 +130,35 @@ func compileWire(rrs []dns.RR, m *wireMem) *Wire {
 				w.DistinctTargets++
 			}
 		}
+		m.targeted = append(m.targeted, w)
 	}
 	return w
+}
+
+// linkTargets fills in the Additional sets of ws from s, which must be
+// whole: a target may be anywhere in the snapshot.
+func (s *Snapshot) linkTargets(ws []*Wire) {
+	for _, w := range ws {
+		w.Additional = make([]Additional, len(w.Target))
+		for i, t := range w.Target {
+			if t == "" {
+				continue
+			}
+			a := &w.Additional[i]
+			a.A, a.AWildcard = s.targetSet(t, dns.TypeA)
+			a.AAAA, a.AAAAWild = s.targetSet(t, dns.TypeAAAA)
+		}
+	}
+}
+
+// targetSet is the RRset of type t at name as Lookup finds it, nil when
+// that is not an answer of type t.
+func (s *Snapshot) targetSet(name string, t uint16) (*RRset, bool) {
+	res := s.Lookup(name, t)
+	if res.Kind != KindAnswer || res.Set == nil || res.Set.Type != t {
+		return nil, false
+	}
+	return res.Set, res.Wildcard
 }
 
 // negativeSOAWire is the SOA of negative answers precompiled. Nil if it
