@@ -272,7 +272,7 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 			if w.DistinctTargets > maxFastTargets {
 				return nil, false
 			}
-			for _, tg := range w.Target {
+			for j, tg := range w.Target {
 				if tg == "" || slices.Contains(f.targets[:f.nt], tg) {
 					continue
 				}
@@ -280,11 +280,16 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 				f.targets[k] = tg
 				f.nt++
 				var ok bool
-				if f.addA[k], ok = additional(snap, tg, dns.TypeA, scopeIdx); !ok {
-					f.clearTargets()
-					return nil, false
+				if w.Additional != nil {
+					x := &w.Additional[j]
+					f.addA[k], ok = additionalOf(x.A, x.AWildcard, scopeIdx)
+					if ok {
+						f.addAAAA[k], ok = additionalOf(x.AAAA, x.AAAAWild, scopeIdx)
+					}
+				} else if f.addA[k], ok = additional(snap, tg, dns.TypeA, scopeIdx); ok {
+					f.addAAAA[k], ok = additional(snap, tg, dns.TypeAAAA, scopeIdx)
 				}
-				if f.addAAAA[k], ok = additional(snap, tg, dns.TypeAAAA, scopeIdx); !ok {
+				if !ok {
 					f.clearTargets()
 					return nil, false
 				}
@@ -450,11 +455,20 @@ func additional(snap *zones.Snapshot, target string, qtype uint16, scopeIdx int)
 	if res.Kind != zones.KindAnswer || res.Set == nil || res.Set.Type != qtype {
 		return nil, true
 	}
-	g := res.Set.For(scopeIdx)
+	return additionalOf(res.Set, res.Wildcard, scopeIdx)
+}
+
+// additionalOf is additional for a target's set as Lookup found it
+// (zones.Wire.Additional holds them for precompiled answers).
+func additionalOf(set *zones.RRset, wildcard bool, scopeIdx int) (a *zones.Answer, ok bool) {
+	if set == nil {
+		return nil, true
+	}
+	g := set.For(scopeIdx)
 	if g == nil || len(g.RRs) == 0 {
 		return nil, true
 	}
-	if res.Wildcard || g.Wire == nil {
+	if wildcard || g.Wire == nil {
 		return nil, false
 	}
 	return g, true
