@@ -8,11 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -135,9 +133,7 @@ func Parse(name, dir string, text []byte, counters *Counters) (*Snapshot, error)
 	if len(c.errs) > 0 {
 		return nil, c.result()
 	}
-	resume := pauseGC()
 	snap := c.compile(&cfg)
-	resume()
 	if err := c.result(); err != nil {
 		return nil, err
 	}
@@ -188,34 +184,4 @@ func sortErrors(es Errors) {
 		}
 		return cmp.Compare(a.Line, b.Line)
 	})
-}
-
-// paused counts the compiles in progress: the first to start turns the
-// garbage collector off, the last to finish restores its setting.
-var paused struct {
-	sync.Mutex
-	n       int
-	percent int // the GOGC setting to restore
-}
-
-// pauseGC turns the garbage collector off until resume is called. A compile
-// allocates the snapshot and little else: nearly everything it allocates is
-// still live when it ends, so collecting meanwhile only marks a growing heap
-// again and again (a sixth of the load of a million names) without lowering
-// the peak. A memory limit (GOMEMLIMIT) still bounds the heap.
-func pauseGC() (resume func()) {
-	paused.Lock()
-	if paused.n == 0 {
-		paused.percent = debug.SetGCPercent(-1)
-	}
-	paused.n++
-	paused.Unlock()
-	return func() {
-		paused.Lock()
-		paused.n--
-		if paused.n == 0 {
-			debug.SetGCPercent(paused.percent)
-		}
-		paused.Unlock()
-	}
 }
