@@ -275,7 +275,7 @@ func (s *Server) listen(addr string) (*listener, error) {
 // reports whether a failure may go away with another ephemeral port.
 func (s *Server) bind(host, port string) (_ *listener, retry bool, err error) {
 	ctx := context.Background()
-	lc := net.ListenConfig{Control: reusePort}
+	lc := net.ListenConfig{Control: udpControl}
 	l := &listener{}
 	defer func() {
 		if err != nil {

@@ -3,11 +3,13 @@
 package server
 
 import (
+	"net"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+	"golang.org/x/sys/unix"
 )
 
 // TestBlockingRawReader runs a blocking reader with a P to spare, which
@@ -72,5 +74,51 @@ func gcWithin(t *testing.T, d time.Duration, what string) {
 	case <-done:
 	case <-time.After(d):
 		t.Fatalf("runtime.GC did not finish within %v %s", d, what)
+	}
+}
+
+// TestUDPOmitsPathMTU checks that every UDP socket ignores path MTU
+// discovery (udpControl), IPv4 and, where the machine has it, IPv6.
+func TestUDPOmitsPathMTU(t *testing.T) {
+	listen := []string{"127.0.0.1:0"}
+	if c, err := net.ListenPacket("udp6", "[::1]:0"); err == nil {
+		c.Close()
+		listen = append(listen, "[::1]:0")
+	}
+	s := startServer(t, Config{Listen: listen, UDPIO: UDPIONetpoll, UDPWorkers: 2}, labSnapshot(t, "lab.toml"))
+	n := 0
+	for _, l := range s.listeners {
+		for _, c := range l.udp {
+			v6 := c.LocalAddr().(*net.UDPAddr).IP.To4() == nil
+			rc, err := c.SyscallConn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got int
+			var gerr error
+			if err := rc.Control(func(fd uintptr) {
+				if v6 {
+					got, gerr = unix.GetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MTU_DISCOVER)
+				} else {
+					got, gerr = unix.GetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MTU_DISCOVER)
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if gerr != nil {
+				t.Fatalf("%s: getsockopt: %v", c.LocalAddr(), gerr)
+			}
+			want := unix.IP_PMTUDISC_OMIT
+			if v6 {
+				want = unix.IPV6_PMTUDISC_OMIT
+			}
+			if got != want {
+				t.Errorf("%s: MTU_DISCOVER = %d, want %d (OMIT)", c.LocalAddr(), got, want)
+			}
+			n++
+		}
+	}
+	if n != 2*len(listen) {
+		t.Fatalf("checked %d sockets, want %d", n, 2*len(listen))
 	}
 }
