@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 )
 
 // sdNotify tells the service manager about a change of state when sitedns
@@ -47,14 +45,4 @@ func notify(log *zap.Logger, state string) {
 	if err := sdNotify(state); err != nil {
 		log.Warn("service manager notification failed", zap.Error(err))
 	}
-}
-
-// reloadingState is the RELOADING=1 notification with the CLOCK_MONOTONIC
-// time systemd (253 and later) wants beside it to order the state changes.
-func reloadingState() string {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		return "RELOADING=1"
-	}
-	return "RELOADING=1\nMONOTONIC_USEC=" + strconv.FormatInt(ts.Nano()/1000, 10)
 }
