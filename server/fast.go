@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -342,6 +343,7 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	f.nn = 0
 
 	var an, ns, ar int
+	var firstCount, netmaskCount *atomic.Uint64 // bumped once the response is sure to go out whole
 	if a != nil {
 		w := a.Wire
 		nr := len(a.RRs)
@@ -371,16 +373,13 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		}
 		an = nr
 		// The answer metrics, as countDelivered bumps them.
-		if first := ord[0]; first < len(a.First) && a.First[first] != nil {
-			a.First[first].Add(1)
+		if first := ord[0]; first < len(a.First) {
+			firstCount = a.First[first]
 		}
 		if a.Order != nil && a.Order.ClientDependent() && w.RRs[0].Head[0] == 0 && w.RRs[0].Head[1] == byte(dns.TypeA) {
-			c := a.RemoteOnly
+			netmaskCount = a.RemoteOnly
 			if local > 0 {
-				c = a.Local
-			}
-			if c != nil {
-				c.Add(1)
+				netmaskCount = a.Local
 			}
 		}
 		if f.nt > 0 {
@@ -442,9 +441,24 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	if c := snap.Counters.Site; site >= 0 && site < len(c) && c[site] != nil {
 		c[site].Add(1)
 	}
-	sc.done(rcode, t, start)
 	f.qkey = ""
-	return b[:off], true
+	out = b[:off]
+	full := true
+	if t == metrics.UDP && snap.RateLimit != nil {
+		if out, full = s.limit(sc.st, snap, out, src.Addr()); out == nil {
+			return nil, true
+		}
+	}
+	if full {
+		if firstCount != nil {
+			firstCount.Add(1)
+		}
+		if netmaskCount != nil {
+			netmaskCount.Add(1)
+		}
+	}
+	sc.done(rcode, t, start)
+	return out, true
 }
 
 // additional returns the answer the general path's additional section

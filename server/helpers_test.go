@@ -242,6 +242,28 @@ func statsValue(t testing.TB, st *metrics.Stats, snap func() *zones.Snapshot, se
 	return 0
 }
 
+// statsSum returns the sum of every series of the sitedns_ metric name.
+func statsSum(t testing.TB, st *metrics.Stats, snap func() *zones.Snapshot, name string) float64 {
+	t.Helper()
+	reg := metrics.NewRegistry(st, snap, metrics.BuildInfo{})
+	b, err := metrics.Text(reg, func(n string) bool { return n == name })
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		f, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += f
+	}
+	return sum
+}
+
 // waitFor polls cond every 5ms for up to 5s.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()

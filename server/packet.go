@@ -39,6 +39,10 @@ type scratch struct {
 
 	fast fastState // the fast path's buffers
 
+	// peer is the packet's source address (never the ECS address): what
+	// response rate limiting keys on. serve sets it for the general path.
+	peer netip.Addr
+
 	// batched is set by the UDP batch readers: done then leaves the
 	// latency to the reader, which records the whole batch at once, and
 	// counts the queries answered in answered.
@@ -72,6 +76,13 @@ func newScratch(st stats) *scratch { return &scratch{st: st} }
 //     REFUSED over UDP, and over TCP unless the packet source is in
 //     Snapshot.AXFRAllow; an allowed IXFR gets the full zone (RFC 1995 §4).
 //   - ANY: one RRset of the node (RFC 8482 §4.1).
+//
+// Response rate limiting (the snapshot's [rrl], over metrics.UDP only): the
+// finished response is charged to its client network's bucket; a limited
+// one gets no reply (DropRateLimit) or, every slip-th, the header with TC=1
+// and the question. It is decided before the response is counted: a dropped
+// one counts as nothing but the drop, and a truncated one counts as a
+// response but not as an answer.
 //
 // Truncation (RFC 2181 §9): when a response does not fit, the additional
 // section is dropped first (setting TC when it held referral glue); when it
@@ -143,6 +154,7 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 			return out, nil
 		}
 	}
+	sc.peer = src.Addr()
 	w, err := scanQuery(req)
 	m := &sc.req
 	if err == nil {
@@ -246,6 +258,13 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 		limit = udpLimit(&w.opt)
 	}
 	out, delivered := s.pack(sc, dst, limit, res.glue)
+	if t == metrics.UDP {
+		var full bool
+		if out, full = s.limit(sc.st, snap, out, sc.peer); out == nil {
+			return nil, nil
+		}
+		delivered = delivered && full
+	}
 	if delivered {
 		countDelivered(res)
 	}
@@ -397,6 +416,11 @@ func (s *Server) finish(sc *scratch, dst []byte, rcode int, t metrics.Transport,
 		r.Rcode = dns.RcodeFormatError // unreachable: extended rcodes come with an OPT
 	}
 	out, _ := s.pack(sc, dst, maxTCPSize, false)
+	if t == metrics.UDP {
+		if out, _ = s.limit(sc.st, s.snap.Load(), out, sc.peer); out == nil {
+			return nil
+		}
+	}
 	sc.done(r.Rcode, t, start)
 	return out
 }

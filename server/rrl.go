@@ -86,28 +86,25 @@ func (l *rateLimiter) get() *rrlTable {
 	return t
 }
 
-// rateLimit is the hook of the UDP path: it returns resp to send as is, nil
-// to send nothing (counted as DropRateLimit), or resp rewritten in place as
-// a truncated reply. src is the packet source (never the ECS address: RRL is
-// about where the reply goes).
-//
-// The limiter reads its settings from the current snapshot, which may be
-// newer than the one resp was built from during a reload; that only decides
-// the settings, never the answer.
-func (s *Server) rateLimit(resp []byte, src netip.Addr, st stats) []byte {
-	snap := s.snap.Load()
-	if len(resp) < headerLen || snap == nil || snap.RateLimit == nil {
-		return resp
+// limit applies response rate limiting to out, a UDP response answered
+// from snap, before anything about the response is counted: it returns out
+// as is (full true); out truncated (full false: its answer no longer goes
+// out, so answer counters must not count it); or nil when nothing is sent,
+// counted as DropRateLimit and as nothing else. peer is the packet source
+// (never the ECS address: RRL is about where the reply goes).
+func (s *Server) limit(st stats, snap *zones.Snapshot, out []byte, peer netip.Addr) (resp []byte, full bool) {
+	if snap == nil || snap.RateLimit == nil || len(out) < headerLen {
+		return out, true
 	}
-	allowed, slip := s.rrl.check(snap.RateLimit, resp, src, time.Now())
+	allowed, slip := s.rrl.check(snap.RateLimit, out, peer, time.Now())
 	switch {
 	case allowed:
-		return resp
+		return out, true
 	case slip:
-		return truncateReply(resp)
+		return truncateReply(out), false
 	default:
 		st.drop(metrics.DropRateLimit)
-		return nil
+		return nil, false
 	}
 }
 

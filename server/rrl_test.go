@@ -146,13 +146,14 @@ func TestRateLimitAllocs(t *testing.T) {
 	buf := make([]byte, len(resp))
 	src := netip.MustParseAddr("127.2.1.77")
 	st := s.stats.shard()
-	s.rateLimit(resp, src, st) // allocate the table
+	snap := s.snap.Load()
+	s.limit(st, snap, resp, src) // allocate the table
 	n := testing.AllocsPerRun(1000, func() {
 		copy(buf, resp)
-		s.rateLimit(buf, src, st)
+		s.limit(st, snap, buf, src)
 	})
 	if n != 0 {
-		t.Errorf("rateLimit allocates %v times per response", n)
+		t.Errorf("limit allocates %v times per response", n)
 	}
 }
 
@@ -267,6 +268,30 @@ func TestRateLimitFlood(t *testing.T) {
 	}
 	if tr := flood.truncated.Load(); tr > limited/2+2 || tr < limited/3 {
 		t.Errorf("truncated %d of %d limited, want half (slip 2)", tr, limited)
+	}
+
+	// What was dropped or truncated is not an answer: the response counter
+	// counts only what went out, and the answer counters (the CAS spread)
+	// only the responses that carried their answer.
+	snap := func() *zones.Snapshot { return s.snap.Load() }
+	queries := statsSum(t, st, snap, "sitedns_queries_total")
+	responses := statsSum(t, st, snap, "sitedns_responses_total")
+	first := statsSum(t, st, snap, "sitedns_answers_first_total")
+	netmask := statsSum(t, st, snap, "sitedns_netmask_matches_total")
+	t.Logf("server: %v queries, %v responses, %v answers counted first per CAS, %v netmask outcomes", queries, responses, first, netmask)
+	if queries != float64(flood.sent.Load()+calm.sent.Load()) {
+		t.Errorf("sitedns_queries_total %v, want %d", queries, flood.sent.Load()+calm.sent.Load())
+	}
+	if responses != queries-dropped {
+		t.Errorf("sitedns_responses_total %v, want queries - ratelimit drops = %v", responses, queries-dropped)
+	}
+	seenWhole := float64(flood.answered.Load() + calm.answered.Load())
+	sentWhole := responses - float64(flood.truncated.Load()) // the client may miss a few of either
+	if first < seenWhole || first > sentWhole {
+		t.Errorf("sitedns_answers_first_total %v, want between %v (whole answers received) and %v (responses - truncated received)", first, seenWhole, sentWhole)
+	}
+	if netmask != first {
+		t.Errorf("sitedns_netmask_matches_total %v, want %v, one per whole A answer", netmask, first)
 	}
 
 	// A reload without [rrl] lifts the limit at once.

@@ -67,7 +67,6 @@ func (s *Server) udpLoop(c *net.UDPConn, st stats) (stopped bool) {
 		if !ok {
 			sc = newScratch(st)
 		}
-		resp = s.rateLimit(resp, src.Addr(), st)
 		if len(resp) > 0 {
 			_, _ = c.WriteToUDPAddrPort(resp, src) // a lost reply is a lost datagram
 		}

@@ -183,7 +183,6 @@ func (s *Server) answerFrom(b *udpBatchState, sc *scratch, st stats, i int, star
 			continue
 		}
 		resp, _ := s.serve(sc, b.outBuf[i][:0], b.bufs[i][:m.Len], src, metrics.UDP, start, false)
-		resp = s.rateLimit(resp, src.Addr(), st)
 		if len(resp) == 0 {
 			continue
 		}
