@@ -109,16 +109,19 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sitedns loadtest: {{.R.Server}}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
+@media (max-width: 700px) { body { margin: 0.75em; } }
 h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 2em; }
 table { border-collapse: collapse; font-size: 0.9em; }
 th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; text-align: right; }
 th:nth-child(-n+4), td:nth-child(-n+4) { text-align: left; }
 .fair { color: #176b2c; font-weight: bold; } .unfair { color: #b3261e; font-weight: bold; }
 .note { color: #555; font-size: 0.85em; max-width: 60em; }
-svg { display: block; margin: 0.5em 0 1em 0; }
+.wide { overflow-x: auto; }
+svg { display: block; margin: 0.5em 0 1em 0; max-width: 100%; height: auto; }
 </style>
 </head>
 <body>
@@ -126,14 +129,14 @@ svg { display: block; margin: 0.5em 0 1em 0; }
 <p>{{.R.Queries}} queries in {{secs .R.Elapsed}} s ({{qps .R.QPS}} qps) from {{.R.Clients}} clients ({{mode .R}}), started {{.R.Started.Format "2006-01-02 15:04:05 MST"}}.
 {{.R.Responses}} responses, {{.R.Timeouts}} timeouts, {{.R.Errors}} errors, {{.R.TCP}} TCP retries.
 Latency p50 {{ms .R.Latency.P50}}, p99 {{ms .R.Latency.P99}}, p99.9 {{ms .R.Latency.P999}}.</p>
-<table>
+<div class="wide"><table>
 <thead><tr><th>site</th><th>scope</th><th>name</th><th>type</th><th>queries</th><th>answers</th><th>max/min</th><th>chi²</th><th>df</th><th>p</th><th>verdict</th><th>netmask hit</th><th>local 1st</th><th>violations</th><th>timeouts</th><th>errors</th><th>p50</th><th>p99</th><th>p99.9</th></tr></thead>
 <tbody>
 {{- range .Charts}}{{$g := .G}}
 <tr><td>{{$g.Site}}</td><td>{{dash $g.Scope}}</td><td>{{$g.Name}}</td><td>{{$g.Type}}</td><td>{{$g.Queries}}</td><td>{{$g.Answers}}</td><td>{{fmt2 $g.MaxMinRatio}}</td><td>{{fmt1 $g.ChiSquare}}</td><td>{{$g.DF}}</td><td>{{pvalue $g.PValue}}</td><td class="{{class .Verdict}}">{{.Verdict}}</td><td>{{percent $g.NetmaskHit}}</td><td>{{localFirst $g}}</td><td>{{violations $g.AffinityViolations}}</td><td>{{$g.Timeouts}}</td><td>{{$g.Errors}}</td><td>{{ms $g.Latency.P50}}</td><td>{{ms $g.Latency.P99}}</td><td>{{ms $g.Latency.P999}}</td></tr>
 {{- end}}
 </tbody>
-</table>
+</table></div>
 <p class="note">max/min: the largest over the smallest first-answer count, each over its expected count (1 is perfectly even).
 p: Pearson's chi-square goodness of fit of the first answers against the expected shares; unfair when p &lt; {{printf "%.3g" .R.GroupAlpha}} ({{.R.Alpha}} over {{len .R.Groups}} groups, Bonferroni).
 netmask hit: answers whose first record is in the client's own network; local 1st: the same among answers that held such a record.

@@ -90,6 +90,21 @@ func TestWriteHTML(t *testing.T) {
 	if charts != len(r.Groups) || charts != 3 {
 		t.Errorf("%d <svg> charts, want one per group (%d)", charts, len(r.Groups))
 	}
+	// Narrow screens: the wide table scrolls on its own, and the charts
+	// shrink to the page (their viewBox keeps them whole).
+	tables := count(doc, "table", func(tb *html.Node) {
+		if p := tb.Parent; p == nil || p.Data != "div" || attr(p, "class") != "wide" {
+			t.Errorf("the table is not inside <div class=\"wide\">")
+		}
+	})
+	if tables != 1 {
+		t.Errorf("%d tables, want 1", tables)
+	}
+	for _, want := range []string{`name="viewport"`, ".wide { overflow-x: auto; }", "max-width: 100%; height: auto;"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
 	if n := count(doc, "script", nil); n != 0 {
 		t.Errorf("%d <script> elements: a site name was not escaped", n)
 	}
@@ -109,4 +124,14 @@ func TestWriteHTML(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
+}
+
+// attr returns the value of n's attribute key, "" when absent.
+func attr(n *html.Node, key string) string {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val
+		}
+	}
+	return ""
 }
