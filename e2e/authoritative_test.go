@@ -29,6 +29,23 @@ func digHeader(t *testing.T, out string) (status string, flags []string) {
 	return s[1], strings.Fields(f[1])
 }
 
+// answerIs checks that the answer section is the one record want (in
+// miekg/dns's text form).
+func answerIs(want string) func(t *testing.T, r *dns.Msg) {
+	return func(t *testing.T, r *dns.Msg) {
+		if len(r.Answer) != 1 || r.Answer[0].String() != want {
+			t.Errorf("answer %v, want %s", r.Answer, want)
+		}
+	}
+}
+
+// chaosQuery is a query of class CH.
+func chaosQuery(name string, qtype uint16) *dns.Msg {
+	m := newQuery(name, qtype)
+	m.Question[0].Qclass = dns.ClassCHAOS
+	return m
+}
+
 func has(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
@@ -186,12 +203,25 @@ func TestAuthoritative(t *testing.T) {
 		},
 		{
 			name: "class CH is REFUSED",
-			q: func() *dns.Msg {
-				m := newQuery("affinityus.contoso.lab", dns.TypeA)
-				m.Question[0].Qclass = dns.ClassCHAOS
-				return m
-			}(),
-			dig: []string{"-c", "CH", "affinityus.contoso.lab", "A"}, rcode: dns.RcodeRefused,
+			q:    chaosQuery("affinityus.contoso.lab", dns.TypeA),
+			dig:  []string{"-c", "CH", "affinityus.contoso.lab", "A"}, rcode: dns.RcodeRefused,
+		},
+		{
+			name: "CH TXT version.bind: the configured version",
+			q:    chaosQuery("version.bind", dns.TypeTXT),
+			dig:  []string{"-c", "CH", "-t", "TXT", "version.bind"}, rcode: dns.RcodeSuccess, aa: true,
+			check: answerIs("version.bind.\t0\tCH\tTXT\t\"sitedns\""),
+			digOut: func(t *testing.T, out string) {
+				if !regexp.MustCompile(`(?m)^version\.bind\.\s+0\s+CH\s+TXT\s+"sitedns"$`).MatchString(out) {
+					t.Errorf("no version in:\n%s", out)
+				}
+			},
+		},
+		{
+			name: "CH TXT id.server: the configured identity",
+			q:    chaosQuery("id.server", dns.TypeTXT),
+			dig:  []string{"-c", "CH", "-t", "TXT", "id.server"}, rcode: dns.RcodeSuccess, aa: true,
+			check: answerIs("id.server.\t0\tCH\tTXT\t\"sitedns-loopback-lab\""),
 		},
 		{
 			name: "ANY gets a minimal answer (RFC 8482)", q: newQuery("contoso.lab", dns.TypeANY),

@@ -672,3 +672,62 @@ func TestECSOff(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) { runCase(t, s, c) })
 	}
 }
+
+// TestChaosIdentity: with [server] identity and version set, the CHAOS TXT
+// queries servers answer about themselves get an authoritative TXT, TTL 0,
+// owner as asked; any other CHAOS query stays REFUSED, and so does every one
+// of them when the config hides them.
+func TestChaosIdentity(t *testing.T) {
+	shown := New(Config{}, editedSnapshot(t, "lab.toml", func(s string) string {
+		return strings.Replace(s, "[server]\n", "[server]\nidentity = \"dns1.contoso.lab\"\n"+`version = "sitedns 1.0 \"lab\" C:\\sitedns"`+"\n", 1)
+	}))
+	hidden := New(Config{}, labSnapshot(t, "lab.toml"))
+	ch := func(name string, qtype uint16) *dns.Msg {
+		m := newQuery(name, qtype)
+		m.Question[0].Qclass = dns.ClassCHAOS
+		return m
+	}
+	cases := []struct {
+		name  string
+		qtype uint16
+		want  string // the TXT; "" for REFUSED
+	}{
+		{"version.bind", dns.TypeTXT, `sitedns 1.0 "lab" C:\sitedns`},
+		{"VERSION.Server", dns.TypeTXT, `sitedns 1.0 "lab" C:\sitedns`},
+		{"id.server", dns.TypeTXT, "dns1.contoso.lab"},
+		{"hostname.bind", dns.TypeANY, "dns1.contoso.lab"},
+		{"version.bind", dns.TypeA, ""},
+		{"authors.bind", dns.TypeTXT, ""},
+		{"affinityus.contoso.lab", dns.TypeTXT, ""},
+	}
+	for _, tc := range cases {
+		for _, tr := range []metrics.Transport{metrics.UDP, metrics.TCP} {
+			r := serveMsg(t, shown, ch(tc.name, tc.qtype), unknownClient, tr)
+			if tc.want == "" {
+				if r.Rcode != dns.RcodeRefused || len(r.Answer) != 0 {
+					t.Errorf("%s %s over %v: %s with %d answers, want REFUSED", tc.name, dns.TypeToString[tc.qtype], tr, dns.RcodeToString[r.Rcode], len(r.Answer))
+				}
+				continue
+			}
+			if r.Rcode != dns.RcodeSuccess || !r.Authoritative || len(r.Answer) != 1 {
+				t.Fatalf("%s over %v: %v", tc.name, tr, r)
+			}
+			// The RDATA on the wire: one character-string, the configured
+			// bytes as they are.
+			rr := r.Answer[0]
+			wire := make([]byte, 512)
+			n, err := dns.PackRR(rr, wire, 0, nil, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rdata := wire[n-int(rr.Header().Rdlength) : n]
+			if h := rr.Header(); h.Rrtype != dns.TypeTXT || h.Class != dns.ClassCHAOS || h.Ttl != 0 || h.Name != tc.name+"." ||
+				string(rdata) != string(rune(len(tc.want)))+tc.want {
+				t.Errorf("%s over %v: answer %v (RDATA %q), want %s. 0 CH TXT with %q", tc.name, tr, rr, rdata, tc.name, tc.want)
+			}
+			if r2 := serveMsg(t, hidden, ch(tc.name, tc.qtype), unknownClient, tr); r2.Rcode != dns.RcodeRefused {
+				t.Errorf("%s hidden over %v: %s, want REFUSED", tc.name, tr, dns.RcodeToString[r2.Rcode])
+			}
+		}
+	}
+}

@@ -71,8 +71,10 @@ func newScratch(st stats) *scratch { return &scratch{st: st} }
 //     an OPT out of place or twice: FORMERR with the ID, and the question
 //     when it can be read.
 //   - Opcode other than QUERY: NOTIMP. QDCOUNT other than 1: FORMERR. EDNS
-//     version above 0: BADVERS. Class other than IN (CH included, so
-//     version.bind and id.server are not answered): REFUSED. AXFR and IXFR:
+//     version above 0: BADVERS. Class other than IN: REFUSED, but for the
+//     CHAOS TXT queries id.server and hostname.bind when [server] identity
+//     is set, version.bind and version.server when [server] version is
+//     (an authoritative TXT with TTL 0). AXFR and IXFR:
 //     REFUSED over UDP, and over TCP unless the packet source is in
 //     Snapshot.AXFRAllow; an allowed IXFR gets the full zone (RFC 1995 §4).
 //   - ANY: one RRset of the node (RFC 8482 §4.1).
@@ -202,6 +204,14 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 
 	q := m.Question[0]
 	if q.Qclass != dns.ClassINET {
+		if txt := chaosTXT(snap, q); txt != "" {
+			resp.Authoritative = true
+			resp.Answer = append(resp.Answer, &dns.TXT{
+				Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeTXT, Class: dns.ClassCHAOS},
+				Txt: []string{txtEscaper.Replace(txt)}, // miekg/dns reads escapes in TXT strings
+			})
+			return s.finish(sc, dst, dns.RcodeSuccess, t, start), nil
+		}
 		return s.finish(sc, dst, dns.RcodeRefused, t, start), nil
 	}
 	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
@@ -271,6 +281,27 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 	sc.done(sc.resp.Rcode, t, start)
 	return out, nil
 }
+
+// chaosTXT returns what answers q when it asks, in class CHAOS, for the TXT
+// (or ANY) of a name servers use to say who they are — id.server and
+// hostname.bind: Snapshot.Identity; version.bind and version.server:
+// Snapshot.Version — and "" for anything else, which is REFUSED.
+func chaosTXT(snap *zones.Snapshot, q dns.Question) string {
+	if q.Qclass != dns.ClassCHAOS || (q.Qtype != dns.TypeTXT && q.Qtype != dns.TypeANY) {
+		return ""
+	}
+	switch strings.ToLower(q.Name) {
+	case "id.server.", "hostname.bind.":
+		return snap.Identity
+	case "version.bind.", "version.server.":
+		return snap.Version
+	}
+	return ""
+}
+
+// txtEscaper makes a string go on the wire byte for byte as a TXT string
+// through miekg/dns, which reads \ escapes in it.
+var txtEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 // udpLimit is the largest UDP response the client takes: 512 without EDNS,
 // else its payload size, at least 512 and at most maxUDPSize.

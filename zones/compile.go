@@ -238,6 +238,20 @@ func (c *compiler) server(cfg *fileConfig, snap *Snapshot) {
 		}
 		snap.AXFRAllow = append(snap.AXFRAllow, p)
 	}
+	for _, f := range []struct {
+		key string
+		v   *string
+		dst *string
+	}{{"identity", cfg.Server.Identity, &snap.Identity}, {"version", cfg.Server.Version, &snap.Version}} {
+		if f.v == nil {
+			continue
+		}
+		if len(*f.v) > 255 {
+			c.add(c.loc.value(blk, f.key, *f.v), "server: "+f.key, *f.v, "longer than 255 bytes, what one TXT string holds")
+			continue
+		}
+		*f.dst = *f.v
+	}
 }
 
 // parsePrefix accepts a prefix or a bare address (a /32 or /128).

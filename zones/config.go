@@ -20,6 +20,8 @@ type serverConfig struct {
 	MetricsListen *string  `toml:"metrics_listen"`
 	ClientSubnet  bool     `toml:"client_subnet"`
 	AXFRAllow     []string `toml:"axfr_allow"`
+	Identity      *string  `toml:"identity"`
+	Version       *string  `toml:"version"`
 }
 
 // rrlConfig is the [rrl] table: response rate limiting (see RateLimit).

@@ -30,6 +30,11 @@ type Snapshot struct {
 	MetricsListen *string
 	// AXFRAllow lists the client prefixes allowed zone transfers.
 	AXFRAllow []netip.Prefix
+	// Identity answers the CHAOS TXT queries id.server and hostname.bind,
+	// Version answers version.bind and version.server ([server] identity
+	// and version). "" hides them: the queries are then REFUSED, as every
+	// class but IN is.
+	Identity, Version string
 	// RateLimit is the response rate limiting of UDP answers ([rrl]); nil
 	// when off.
 	RateLimit *RateLimit

@@ -299,6 +299,20 @@ records = ["@ 3600 IN NS dc1.fabrikam.lab.", "dc1 300 IN A 10.0.0.1"]
 	}
 }
 
+// TestServerIdentity: [server] identity and version reach the snapshot as
+// written; unset, they are "" (hidden).
+func TestServerIdentity(t *testing.T) {
+	const zone = "\n[[zone]]\norigin = \"fabrikam.lab\"\nrecords = [\"dc1 IN A 10.0.0.1\"]\n"
+	snap := mustParse(t, "[server]\nidentity = \"dns1.Fabrikam.lab\"\nversion = \"sitedns lab\"\n"+zone)
+	if snap.Identity != "dns1.Fabrikam.lab" || snap.Version != "sitedns lab" {
+		t.Errorf("identity %q version %q", snap.Identity, snap.Version)
+	}
+	snap = mustParse(t, zone)
+	if snap.Identity != "" || snap.Version != "" {
+		t.Errorf("unset: identity %q version %q, want both hidden", snap.Identity, snap.Version)
+	}
+}
+
 // TestOrderingLevels: the nearest [ordering] wins, key by key.
 func TestOrderingLevels(t *testing.T) {
 	snap := mustParse(t, `
