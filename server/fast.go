@@ -20,13 +20,14 @@ import (
 // question of class IN, lower-case or not, no records but an optional OPT
 // whose only option is ECS, and an answer that is a plain RRset of the type
 // asked (with the addresses of SRV, MX and NS targets in the additional
-// section), NXDOMAIN or NODATA, that fits the client's payload size. It
-// writes the records the snapshot precompiled (zones.Wire) in the order
-// ordering.Set gives, compressing names exactly as miekg/dns does, so its
-// output is byte for byte what the general path sends; fast_test.go checks
-// that on every name of the test labs. Everything else — CNAME chasing,
-// wildcards, referrals, ANY, transfers, truncation, errors, other EDNS
-// options — goes to the general path, which stays the reference.
+// section), NXDOMAIN or NODATA, possibly behind one CNAME, that fits the
+// client's payload size. It writes the records the snapshot precompiled
+// (zones.Wire) in the order ordering.Set gives, compressing names exactly as
+// miekg/dns does, so its output is byte for byte what the general path
+// sends; fast_test.go checks that on every name of the test labs. Everything
+// else — CNAME chains and loops, wildcards, referrals, ANY, transfers,
+// truncation, errors, other EDNS options — goes to the general path, which
+// stays the reference.
 //
 // It allocates nothing once its buffers have grown to the largest answer.
 
@@ -220,26 +221,46 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	res := snap.Lookup(lname, qtype)
 	var (
 		a     *zones.Answer
-		rcode int
-		scope int
-		neg   bool
+		alias *zones.Answer // a CNAME the answer starts with
+		// aliasOnly: alias's target is in none of our zones, so the answer
+		// is the CNAME alone, for the resolver to follow.
+		aliasOnly bool
+		rcode     int
+		scope     int
+		neg       bool
 	)
-	switch res.Kind {
-	case zones.KindNXDomain:
+	if res.Kind == zones.KindAnswer && res.Set != nil && res.Set.Type == dns.TypeCNAME && qtype != dns.TypeCNAME {
+		// One CNAME, followed as resolve does: the answer is the CNAME
+		// and then whatever its target gives. Longer chains, loops,
+		// wildcards and referrals take the general path.
+		set := res.Set
+		alias = set.For(scopeIdx)
+		if res.Wildcard || alias == nil || alias.Wire == nil || alias.Wire.Alias == "" || alias.Wire.Alias == lname ||
+			(alias.Order != nil && alias.Order.ClientDependent()) {
+			return nil, false
+		}
+		if set.SiteAware() {
+			scope = siteScope(site, siteBits, client)
+		}
+		res = snap.Lookup(alias.Wire.Alias, qtype)
+		if res.Kind == zones.KindAnswer && res.Set != nil && res.Set.Type == dns.TypeCNAME {
+			return nil, false
+		}
+		aliasOnly = res.Kind == zones.KindRefused
+	}
+	switch {
+	case aliasOnly:
+	case res.Kind == zones.KindNXDomain:
 		rcode, neg = dns.RcodeNameError, true
-	case zones.KindNoData:
+	case res.Kind == zones.KindNoData:
 		neg = true
-	case zones.KindAnswer:
+	case res.Kind == zones.KindAnswer:
 		set := res.Set
 		if res.Wildcard || set == nil || set.Type != qtype {
 			return nil, false
 		}
 		if set.SiteAware() {
-			if site != 0 {
-				scope = siteBits
-			} else {
-				scope = client.Unmap().BitLen()
-			}
+			scope = max(scope, siteScope(site, siteBits, client))
 		}
 		a = set.For(scopeIdx)
 		if a == nil || len(a.RRs) == 0 {
@@ -263,6 +284,10 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		}
 		size += soa.Max()
 		nameBudget += soa.Labels()
+	}
+	if alias != nil {
+		size += alias.Wire.Max
+		nameBudget += alias.Wire.Labels
 	}
 	f.nt = 0
 	if a != nil {
@@ -343,7 +368,24 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	f.nn = 0
 
 	var an, ns, ar int
-	var firstCount, netmaskCount *atomic.Uint64 // bumped once the response is sure to go out whole
+	// Bumped once the response is sure to go out whole.
+	var firstCount, netmaskCount, aliasCount *atomic.Uint64
+	// Owners that are the question as sent are pointers to it, and the
+	// records without names in their RDATA are then fixed bytes.
+	atQuestion := mixed == 0
+	if alias != nil {
+		r := &alias.Wire.RRs[0]
+		if atQuestion && r.LowerOwner() {
+			off = f.rrAtQuestion(b, off, r)
+		} else {
+			off = f.rr(b, off, r)
+		}
+		an = 1
+		if len(alias.First) > 0 {
+			aliasCount = alias.First[0]
+		}
+		atQuestion = false // the records that follow are the target's
+	}
 	if a != nil {
 		w := a.Wire
 		nr := len(a.RRs)
@@ -360,9 +402,6 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 				scope = max(scope, netmaskScope(client))
 			}
 		}
-		// Owners that are the question as sent are pointers to it, and the
-		// records without names in their RDATA are then fixed bytes.
-		atQuestion := mixed == 0
 		for _, j := range ord {
 			r := &w.RRs[j]
 			if atQuestion && r.LowerOwner() {
@@ -371,7 +410,7 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 				off = f.rr(b, off, r)
 			}
 		}
-		an = nr
+		an += nr
 		// The answer metrics, as countDelivered bumps them.
 		if first := ord[0]; first < len(a.First) {
 			firstCount = a.First[first]
@@ -450,6 +489,9 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		}
 	}
 	if full {
+		if aliasCount != nil {
+			aliasCount.Add(1)
+		}
 		if firstCount != nil {
 			firstCount.Add(1)
 		}
@@ -459,6 +501,16 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	}
 	sc.done(rcode, t, start)
 	return out, true
+}
+
+// siteScope is the ECS scope of a site-aware RRset for a client in site:
+// the length of the site subnet it matched, or of its whole address when it
+// is in no site.
+func siteScope(site, siteBits int, client netip.Addr) int {
+	if site != 0 {
+		return siteBits
+	}
+	return client.Unmap().BitLen()
 }
 
 // additional returns the answer the general path's additional section

@@ -27,6 +27,9 @@ type Wire struct {
 	Target  []string
 	// DistinctTargets counts the distinct non-empty targets.
 	DistinctTargets int
+	// Alias is the lower-case target of a CNAME RRset of one record, the
+	// name the fast path looks up next ("" for any other RRset).
+	Alias string
 	// Additional[i] holds the address sets of Target[i], looked up once
 	// the snapshot was compiled (nil for a Wire made otherwise): the fast
 	// path then looks no target up per query.
@@ -114,6 +117,10 @@ func compileWire(rrs []dns.RR, m *wireMem) *Wire {
 		w.Labels += w.RRs[i].Labels()
 	}
 	switch rrs[0].Header().Rrtype {
+	case dns.TypeCNAME:
+		if r := &w.RRs[0]; len(rrs) == 1 && r.NumNames == 1 {
+			w.Alias = strings.ToLower(r.Names[0])
+		}
 	case dns.TypeSRV, dns.TypeMX, dns.TypeNS:
 		w.Targets = true
 		w.Target = make([]string, len(rrs))
