@@ -483,8 +483,8 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	f.qkey = ""
 	out = b[:off]
 	full := true
-	if t == metrics.UDP && snap.RateLimit != nil {
-		if out, full = s.limit(sc.st, snap, out, src.Addr()); out == nil {
+	if snap.RateLimit != nil { // spares the answer without [rrl] a call
+		if out, full = s.limit(sc.st, t, snap, out, src.Addr()); out == nil {
 			return nil, true
 		}
 	}

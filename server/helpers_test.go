@@ -221,45 +221,45 @@ func mustExchange(t testing.TB, network, addr, src string, m *dns.Msg) *dns.Msg 
 	return r
 }
 
-// statsValue returns the value of the sitedns_ series name{labels} (labels
-// as in the text format: `reason="tcp_limit"`), 0 when absent.
-func statsValue(t testing.TB, st *metrics.Stats, snap func() *zones.Snapshot, series string) float64 {
+// statsSeries returns every sitedns_ series of st and snap by its text
+// form, name{labels}.
+func statsSeries(t testing.TB, st *metrics.Stats, snap func() *zones.Snapshot) map[string]float64 {
 	t.Helper()
 	reg := metrics.NewRegistry(st, snap, metrics.BuildInfo{})
 	b, err := metrics.Text(reg, func(name string) bool { return strings.HasPrefix(name, "sitedns_") })
 	if err != nil {
 		t.Fatal(err)
 	}
+	series := map[string]float64{}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return f
+		if line == "" || line[0] == '#' {
+			continue
 		}
+		i := strings.LastIndexByte(line, ' ')
+		f, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		series[line[:i]] = f
 	}
-	return 0
+	return series
+}
+
+// statsValue returns the value of the sitedns_ series name{labels} (labels
+// as in the text format: `reason="tcp_limit"`), 0 when absent.
+func statsValue(t testing.TB, st *metrics.Stats, snap func() *zones.Snapshot, series string) float64 {
+	t.Helper()
+	return statsSeries(t, st, snap)[series]
 }
 
 // statsSum returns the sum of every series of the sitedns_ metric name.
 func statsSum(t testing.TB, st *metrics.Stats, snap func() *zones.Snapshot, name string) float64 {
 	t.Helper()
-	reg := metrics.NewRegistry(st, snap, metrics.BuildInfo{})
-	b, err := metrics.Text(reg, func(n string) bool { return n == name })
-	if err != nil {
-		t.Fatal(err)
-	}
 	sum := 0.0
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
+	for s, v := range statsSeries(t, st, snap) {
+		if s == name || strings.HasPrefix(s, name+"{") {
+			sum += v
 		}
-		f, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum += f
 	}
 	return sum
 }

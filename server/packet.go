@@ -268,14 +268,11 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 		limit = udpLimit(&w.opt)
 	}
 	out, delivered := s.pack(sc, dst, limit, res.glue)
-	if t == metrics.UDP {
-		var full bool
-		if out, full = s.limit(sc.st, snap, out, sc.peer); out == nil {
-			return nil, nil
-		}
-		delivered = delivered && full
+	out, full := s.limit(sc.st, t, snap, out, sc.peer)
+	if out == nil {
+		return nil, nil
 	}
-	if delivered {
+	if delivered && full {
 		countDelivered(res)
 	}
 	sc.done(sc.resp.Rcode, t, start)
@@ -447,10 +444,8 @@ func (s *Server) finish(sc *scratch, dst []byte, rcode int, t metrics.Transport,
 		r.Rcode = dns.RcodeFormatError // unreachable: extended rcodes come with an OPT
 	}
 	out, _ := s.pack(sc, dst, maxTCPSize, false)
-	if t == metrics.UDP {
-		if out, _ = s.limit(sc.st, s.snap.Load(), out, sc.peer); out == nil {
-			return nil
-		}
+	if out, _ = s.limit(sc.st, t, s.snap.Load(), out, sc.peer); out == nil {
+		return nil
 	}
 	sc.done(r.Rcode, t, start)
 	return out

@@ -326,10 +326,7 @@ func (rc *resolver) additional(p *part) {
 // full address length, since the answer holds for that address and no
 // shorter prefix is known not to overlap a site subnet.
 func (rc *resolver) siteScope() int {
-	if rc.r.site != 0 {
-		return rc.siteBits
-	}
-	return rc.q.client.Unmap().BitLen()
+	return siteScope(rc.r.site, rc.siteBits, rc.q.client)
 }
 
 // netmaskScope is the ECS scope of an order that depended on the client's

@@ -86,14 +86,15 @@ func (l *rateLimiter) get() *rrlTable {
 	return t
 }
 
-// limit applies response rate limiting to out, a UDP response answered
+// limit applies response rate limiting to out, a response over t answered
 // from snap, before anything about the response is counted: it returns out
-// as is (full true); out truncated (full false: its answer no longer goes
-// out, so answer counters must not count it); or nil when nothing is sent,
-// counted as DropRateLimit and as nothing else. peer is the packet source
-// (never the ECS address: RRL is about where the reply goes).
-func (s *Server) limit(st stats, snap *zones.Snapshot, out []byte, peer netip.Addr) (resp []byte, full bool) {
-	if snap == nil || snap.RateLimit == nil || len(out) < headerLen {
+// as is (full true: always over TCP, which is never limited); out truncated
+// (full false: its answer no longer goes out, so answer counters must not
+// count it); or nil when nothing is sent, counted as DropRateLimit and as
+// nothing else. peer is the packet source (never the ECS address: RRL is
+// about where the reply goes).
+func (s *Server) limit(st stats, t metrics.Transport, snap *zones.Snapshot, out []byte, peer netip.Addr) (resp []byte, full bool) {
+	if t != metrics.UDP || snap == nil || snap.RateLimit == nil || len(out) < headerLen {
 		return out, true
 	}
 	allowed, slip := s.rrl.check(snap.RateLimit, out, peer, time.Now())

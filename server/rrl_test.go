@@ -147,10 +147,10 @@ func TestRateLimitAllocs(t *testing.T) {
 	src := netip.MustParseAddr("127.2.1.77")
 	st := s.stats.shard()
 	snap := s.snap.Load()
-	s.limit(st, snap, resp, src) // allocate the table
+	s.limit(st, metrics.UDP, snap, resp, src) // allocate the table
 	n := testing.AllocsPerRun(1000, func() {
 		copy(buf, resp)
-		s.limit(st, snap, buf, src)
+		s.limit(st, metrics.UDP, snap, buf, src)
 	})
 	if n != 0 {
 		t.Errorf("limit allocates %v times per response", n)

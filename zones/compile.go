@@ -238,20 +238,19 @@ func (c *compiler) server(cfg *fileConfig, snap *Snapshot) {
 		}
 		snap.AXFRAllow = append(snap.AXFRAllow, p)
 	}
-	for _, f := range []struct {
-		key string
-		v   *string
-		dst *string
-	}{{"identity", cfg.Server.Identity, &snap.Identity}, {"version", cfg.Server.Version, &snap.Version}} {
-		if f.v == nil {
-			continue
+	// identity and version are answered as one TXT string each.
+	txt := func(key string, v *string) string {
+		if v == nil {
+			return ""
 		}
-		if len(*f.v) > 255 {
-			c.add(c.loc.value(blk, f.key, *f.v), "server: "+f.key, *f.v, "longer than 255 bytes, what one TXT string holds")
-			continue
+		if len(*v) > 255 {
+			c.add(c.loc.value(blk, key, *v), "server: "+key, *v, "longer than 255 bytes, what one TXT string holds")
+			return ""
 		}
-		*f.dst = *f.v
+		return *v
 	}
+	snap.Identity = txt("identity", cfg.Server.Identity)
+	snap.Version = txt("version", cfg.Server.Version)
 }
 
 // parsePrefix accepts a prefix or a bare address (a /32 or /128).
