@@ -59,7 +59,7 @@ type fastState struct {
 	order []int
 	addl  []int
 	// addA and addAAAA are the additional answers of each distinct
-	// target, in the order of Wire.Target's first occurrences.
+	// target, in the order of WireTargets.Target's first occurrences.
 	targets [maxFastTargets]string
 	addA    [maxFastTargets]*zones.Answer
 	addAAAA [maxFastTargets]*zones.Answer
@@ -294,11 +294,11 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		w := a.Wire
 		size += w.Max
 		nameBudget += w.Labels
-		if w.Targets {
-			if w.DistinctTargets > maxFastTargets {
+		if ts := w.Targets; ts != nil {
+			if ts.Distinct > maxFastTargets {
 				return nil, false
 			}
-			for j, tg := range w.Target {
+			for j, tg := range ts.Target {
 				if tg == "" || slices.Contains(f.targets[:f.nt], tg) {
 					continue
 				}
@@ -306,8 +306,8 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 				f.targets[k] = tg
 				f.nt++
 				var ok bool
-				if w.Additional != nil {
-					x := &w.Additional[j]
+				if ts.Additional != nil {
+					x := &ts.Additional[j]
 					f.addA[k], ok = additionalOf(x.A, x.AWildcard, scopeIdx)
 					if ok {
 						f.addAAAA[k], ok = additionalOf(x.AAAA, x.AAAAWild, scopeIdx)
@@ -424,7 +424,7 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		if f.nt > 0 {
 			var done uint32
 			for _, j := range ord {
-				tg := w.Target[j]
+				tg := w.Targets.Target[j]
 				if tg == "" {
 					continue
 				}
@@ -525,7 +525,7 @@ func additional(snap *zones.Snapshot, target string, qtype uint16, scopeIdx int)
 }
 
 // additionalOf is additional for a target's set as Lookup found it
-// (zones.Wire.Additional holds them for precompiled answers).
+// (zones.WireTargets.Additional holds them for precompiled answers).
 func additionalOf(set *zones.RRset, wildcard bool, scopeIdx int) (a *zones.Answer, ok bool) {
 	if set == nil {
 		return nil, true
