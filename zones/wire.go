@@ -25,8 +25,8 @@ type Wire struct {
 	Alias string
 	// Targets is set when the records name hosts whose addresses go in the
 	// additional section (SRV, MX, NS), and nil otherwise: apart, so that
-	// the far more common address records do not carry its fields (a
-	// million-name zone is 56 MB smaller).
+	// the far more common address records do not carry its fields (a Wire
+	// is 64 bytes rather than 120; TestWireSize).
 	Targets *WireTargets
 }
 

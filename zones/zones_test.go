@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/miekg/dns"
 )
@@ -477,4 +478,34 @@ func BenchmarkLoadZoneFile(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/names, "ns/record")
+}
+
+// TestWireSize: a Wire keeps the target fields of SRV, MX and NS sets
+// apart, so the Wire of every address set of a large zone stays small; the
+// sets with targets still get them, linked to their address sets.
+func TestWireSize(t *testing.T) {
+	if size := unsafe.Sizeof(Wire{}); unsafe.Sizeof(uintptr(0)) == 8 && size > 64 {
+		t.Errorf("a Wire is %d bytes, want at most 64", size)
+	}
+	snap, err := LoadDemo(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := snap.Lookup("autodiscover.contoso.lab.", dns.TypeA)
+	if a.Set == nil || a.Set.Default == nil || a.Set.Default.Wire == nil || a.Set.Default.Wire.Targets != nil {
+		t.Fatalf("autodiscover A: want a precompiled set without targets, got %+v", a.Set)
+	}
+	srv := snap.Lookup("_sipinternaltls._tcp.contoso.lab.", dns.TypeSRV)
+	if srv.Set == nil || srv.Set.Default == nil || srv.Set.Default.Wire == nil {
+		t.Fatalf("SRV: want a precompiled set, got %+v", srv.Set)
+	}
+	ts := srv.Set.Default.Wire.Targets
+	if ts == nil || ts.Distinct == 0 || len(ts.Target) != len(srv.Set.Default.RRs) || len(ts.Additional) != len(ts.Target) {
+		t.Fatalf("SRV targets: %+v", ts)
+	}
+	for i, tg := range ts.Target {
+		if tg != "" && ts.Additional[i].A == nil && ts.Additional[i].AAAA == nil {
+			t.Errorf("SRV target %q has no address set linked", tg)
+		}
+	}
 }
