@@ -32,10 +32,13 @@ func (s *slab[T]) new() *T { return &s.take(1)[0] }
 func (s *slab[T]) take(n int) []T {
 	if n > len(s.free) {
 		if n > maxChunk/4 {
-			return make([]T, n)
+			v := make([]T, n)
+			prefault(v)
+			return v
 		}
 		s.next = min(max(s.next*2, minChunk), maxChunk)
 		s.free = make([]T, max(s.next, n))
+		prefault(s.free)
 	}
 	v := s.free[:n:n]
 	s.free = s.free[n:]

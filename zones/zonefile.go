@@ -7,24 +7,41 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/miekg/dns"
 )
 
 // readText reads a file into a string without the copy that converting
-// os.ReadFile's bytes would make: a zone file may be tens of megabytes.
+// os.ReadFile's bytes would make: a zone file may be tens of megabytes. The
+// buffer, sized by the file's length, is prefaulted before the read fills
+// it; a file longer than it said (or one that says 0, as /proc's do) grows
+// it as it goes. No one else holds the bytes, so the string can share them.
 func readText(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	var b strings.Builder
+	var b []byte
 	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
-		b.Grow(int(fi.Size()) + 1)
+		b = make([]byte, 0, int(fi.Size())+1)
+		prefault(b)
 	}
-	_, err = io.Copy(&b, f)
-	return b.String(), err
+	for {
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)), nil
 }
 
 // scanZoneFile parses the common zone file faster than miekg/dns's

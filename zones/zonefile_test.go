@@ -1,6 +1,8 @@
 package zones
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -123,5 +125,31 @@ func TestScanSentinel(t *testing.T) {
 	rrs, ok := zoneParserRecords(sentinel, ".")
 	if !ok || len(rrs) != 1 || rrs[0].String() != sentinel {
 		t.Fatalf("sentinel %q reads as %v", sentinel, rrs)
+	}
+}
+
+// TestReadText: readText returns a file's bytes exactly, whether its size
+// is known ahead (a zone file) or not (a file that stats as empty but has
+// content, as /proc files do), and names the file it cannot open.
+func TestReadText(t *testing.T) {
+	dir := t.TempDir()
+	for _, size := range []int{0, 1, 4095, 4096, 100_000, 300_001} {
+		want := strings.Repeat("host IN A 192.0.2.1\n", size/20+1)[:size]
+		path := filepath.Join(dir, "zone")
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readText(path)
+		if err != nil || got != want {
+			t.Errorf("readText of %d bytes: %d bytes, %v; want the file", size, len(got), err)
+		}
+	}
+	if _, err := os.Stat("/proc/self/status"); err == nil {
+		if got, err := readText("/proc/self/status"); err != nil || !strings.Contains(got, "Name:") {
+			t.Errorf("readText(/proc/self/status) = %.40q, %v; want its content", got, err)
+		}
+	}
+	if _, err := readText(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("readText of a missing file: %v; want an error naming it", err)
 	}
 }
