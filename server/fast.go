@@ -259,8 +259,8 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		if res.Wildcard || set == nil || set.Type != qtype {
 			return nil, false
 		}
-		if set.SiteAware() {
-			scope = max(scope, siteScope(site, siteBits, client))
+		if set.SiteAware() { // as an alias set gives it, when site-aware too
+			scope = siteScope(site, siteBits, client)
 		}
 		a = set.For(scopeIdx)
 		if a == nil || len(a.RRs) == 0 {
@@ -596,7 +596,9 @@ func (f *fastState) questionName(req []byte) string {
 
 // rrAtQuestion writes r, whose owner is the question name as sent, at off.
 // miekg/dns packs such an owner as a pointer to the question and records no
-// new compression entry for it.
+// new compression entry for it. fast chooses between it and rr inline, for
+// the alias and for each answer record: a helper choosing for it would be
+// too large to inline and add a call per record.
 func (f *fastState) rrAtQuestion(b []byte, off int, r *zones.WireRR) int {
 	b[off], b[off+1] = 0xC0, headerLen
 	return f.rdata(b, off+2, r)
