@@ -182,7 +182,12 @@ func (s *Server) answerFrom(b *udpBatchState, sc *scratch, st stats, i int, star
 			st.drop(metrics.DropMalformed)
 			continue
 		}
-		resp, _ := s.serve(sc, b.outBuf[i][:0], b.bufs[i][:m.Len], src, metrics.UDP, start, false)
+		var resp []byte
+		if ioFloor {
+			resp = floorReply(b.outBuf[i][:0], b.bufs[i][:m.Len])
+		} else {
+			resp, _ = s.serve(sc, b.outBuf[i][:0], b.bufs[i][:m.Len], src, metrics.UDP, start, false)
+		}
 		if len(resp) == 0 {
 			continue
 		}
@@ -196,6 +201,22 @@ func (s *Server) answerFrom(b *udpBatchState, sc *scratch, st stats, i int, star
 		b.nout++
 	}
 	return i, true
+}
+
+// floorReply appends to dst the query req itself marked as a response, or
+// nothing when req is shorter than a header. A server built with -tags
+// iofloor answers every UDP datagram so (ioFloor), with no lookup, ordering
+// or counting: deploy/bench runs it as sitedns-floor to measure what the UDP
+// reader and the kernel cost alone at the bench's load, the floor under
+// sitedns's CPU per query. In every other build ioFloor is false and the
+// call is compiled out.
+func floorReply(dst, req []byte) []byte {
+	if len(req) < headerLen {
+		return dst
+	}
+	dst = append(dst, req...)
+	dst[len(dst)-len(req)+2] |= 0x80 // QR
+	return dst
 }
 
 // resetIn readies the receive headers for the next recvmmsg: those the

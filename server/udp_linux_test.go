@@ -3,6 +3,7 @@
 package server
 
 import (
+	"bytes"
 	"net"
 	"runtime"
 	"testing"
@@ -154,5 +155,33 @@ func BenchmarkServePacketAfterSyscall(b *testing.B) {
 	}
 	if len(dst) == 0 {
 		b.Fatal("no reply")
+	}
+}
+
+func TestFloorReply(t *testing.T) {
+	q := new(dns.Msg).SetQuestion("autodiscover.contoso.lab.", dns.TypeA)
+	q.Id = 0x1234
+	req, err := q.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := append([]byte(nil), req...)
+	dst := []byte{0xff}
+	got := floorReply(dst, req)
+	if len(got) != 1+len(req) || got[0] != 0xff {
+		t.Fatalf("floorReply did not append to dst: % x", got)
+	}
+	var m dns.Msg
+	if err := m.Unpack(got[1:]); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Response || m.Id != q.Id || m.Rcode != dns.RcodeSuccess || len(m.Question) != 1 || m.Question[0] != q.Question[0] {
+		t.Errorf("floorReply: want the query marked as a response, got\n%v", &m)
+	}
+	if !bytes.Equal(req, orig) {
+		t.Error("floorReply changed the query")
+	}
+	if got := floorReply(nil, req[:headerLen-1]); len(got) != 0 {
+		t.Errorf("floorReply of a short datagram: got % x, want nothing", got)
 	}
 }
