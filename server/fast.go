@@ -259,7 +259,8 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		if res.Wildcard || set == nil || set.Type != qtype {
 			return nil, false
 		}
-		if set.SiteAware() { // as an alias set gives it, when site-aware too
+		if set.SiteAware() {
+			// A site-aware alias set, if any, gave scope this same value.
 			scope = siteScope(site, siteBits, client)
 		}
 		a = set.For(scopeIdx)
@@ -423,8 +424,9 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		}
 		if f.nt > 0 {
 			var done uint32
+			target := w.Targets.Target
 			for _, j := range ord {
-				tg := w.Targets.Target[j]
+				tg := target[j]
 				if tg == "" {
 					continue
 				}
