@@ -330,6 +330,24 @@ var answerCases = []Case{
 		Edit: func(m *dns.Msg) { m.Opcode = dns.OpcodeStatus }, Rcode: dns.RcodeNotImplemented,
 	},
 	{
+		Name: "opcode 3 with RD and CD: NOTIMP, neither echoed", Qname: "contoso.lab.", Qtype: dns.TypeSOA,
+		Edit:  func(m *dns.Msg) { m.Opcode, m.RecursionDesired, m.CheckingDisabled = 3, true, true },
+		Rcode: dns.RcodeNotImplemented,
+	},
+	{
+		Name: "CD set: an authoritative answer clears it, RD copied", Qname: "affinityus.contoso.lab.", Qtype: dns.TypeA,
+		Edit: func(m *dns.Msg) { m.CheckingDisabled, m.AuthenticatedData = true, true }, AA: true, Answer: affinityUS,
+	},
+	{
+		Name: "CD set, malformed: FORMERR clears it", Qname: "affinityus.contoso.lab.", Qtype: dns.TypeA,
+		Edit: func(m *dns.Msg) { m.CheckingDisabled = true },
+		Raw: func(t testing.TB, p []byte) []byte {
+			binary.BigEndian.PutUint16(p[10:], 3)
+			return p
+		},
+		Rcode: dns.RcodeFormatError,
+	},
+	{
 		Name: "class CH: REFUSED", Qname: "version.bind.", Qtype: dns.TypeTXT,
 		Edit: func(m *dns.Msg) { m.Question[0].Qclass = dns.ClassCHAOS }, Rcode: dns.RcodeRefused,
 	},
@@ -589,8 +607,11 @@ func runCase(t *testing.T, s *Server, c Case) {
 	if r.Id != q.Id || !r.Response || r.RecursionAvailable || r.Opcode != q.Opcode {
 		t.Errorf("header: id %d (want %d) QR=%v RA=%v opcode %d", r.Id, q.Id, r.Response, r.RecursionAvailable, r.Opcode)
 	}
-	if r.RecursionDesired != q.RecursionDesired {
-		t.Errorf("RD %v, query RD %v", r.RecursionDesired, q.RecursionDesired)
+	if want := q.RecursionDesired && q.Opcode == dns.OpcodeQuery; r.RecursionDesired != want {
+		t.Errorf("RD %v, want %v (query RD %v, opcode %s)", r.RecursionDesired, want, q.RecursionDesired, dns.OpcodeToString[q.Opcode])
+	}
+	if r.CheckingDisabled || r.AuthenticatedData || r.Zero {
+		t.Errorf("CD=%v AD=%v Z=%v, want all clear", r.CheckingDisabled, r.AuthenticatedData, r.Zero)
 	}
 	if r.Rcode != c.Rcode || r.Authoritative != c.AA || r.Truncated != c.TC {
 		t.Errorf("rcode %s AA=%v TC=%v, want %s AA=%v TC=%v",

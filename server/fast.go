@@ -355,7 +355,7 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	}
 	b[0], b[1] = req[0], req[1]
 	b[2] = 0x80 | 0x04 | req[2]&0x01 // QR, AA, RD
-	b[3] = req[3]&0x10 | byte(rcode) // CD, RCODE
+	b[3] = byte(rcode)               // RA, Z, AD and CD clear; RCODE
 	clear(b[4:12])
 	b[5] = 1
 	copy(b[headerLen:qEnd], req[headerLen:qEnd])

@@ -66,6 +66,11 @@ func newScratch(st stats) *scratch { return &scratch{st: st} }
 //
 // What it answers, per DESIGN §2.1:
 //
+//   - The header: ID and opcode copied, QR set, RA never. RD is copied under
+//     opcode QUERY (RFC 1035 §4.1.1) and cleared under any other, whose flag
+//     bits mean something we do not implement (RFC 2136 §2.2 makes them zero
+//     in UPDATE). CD is never set: an authoritative server validates nothing
+//     and SHOULD clear it (RFC 4035 §3.1.6), as NSD 4.6 and Knot 3.2 do.
 //   - Shorter than a header, or QR=1: no reply (DropMalformed, DropResponse).
 //   - A header followed by garbage, section counts that overrun the message,
 //     an OPT out of place or twice: FORMERR with the ID, and the question
@@ -334,8 +339,10 @@ func countDelivered(res *resolution) {
 	}
 }
 
-// begin resets sc.resp as the reply to m: ID, opcode, RD and CD copied, QR
-// set, RA never, the question echoed as received; and notes the query's OPT.
+// begin resets sc.resp as the reply to m with the header ServePacket
+// describes (ID and opcode copied, QR set, RD copied under opcode QUERY
+// only, CD and RA never), the question echoed as received; and notes the
+// query's OPT.
 func (sc *scratch) begin(m *dns.Msg, w *wireQuery) *dns.Msg {
 	r := &sc.resp
 	clear(r.Answer)
@@ -345,8 +352,7 @@ func (sc *scratch) begin(m *dns.Msg, w *wireQuery) *dns.Msg {
 		Id:               m.Id,
 		Response:         true,
 		Opcode:           m.Opcode,
-		RecursionDesired: m.RecursionDesired,
-		CheckingDisabled: m.CheckingDisabled,
+		RecursionDesired: m.RecursionDesired && m.Opcode == dns.OpcodeQuery,
 	}
 	r.Compress = true
 	r.Question = r.Question[:0]
@@ -469,7 +475,6 @@ func (s *Server) formErr(sc *scratch, dst, req []byte, w *wireQuery, t metrics.T
 	m.Id = w.id
 	m.Opcode = int(w.bits>>11) & 0xF
 	m.RecursionDesired = w.bits&flagRD != 0
-	m.CheckingDisabled = w.bits&flagCD != 0
 	if w.qdcount == 1 && w.qEnd > 0 {
 		var q dns.Msg
 		if q.Unpack(questionOnly(req, w.qEnd)) == nil && len(q.Question) == 1 {
