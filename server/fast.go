@@ -339,7 +339,7 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	if t == metrics.UDP {
 		limit = minUDPSize
 		if optOn {
-			limit = min(max(int(udpSize), minUDPSize), maxUDPSize)
+			limit = udpCap(int(udpSize), snap)
 		}
 	}
 	if size > limit || nameBudget > maxFastNames {

@@ -15,7 +15,7 @@ import (
 // Message size limits.
 const (
 	minUDPSize    = 512   // RFC 1035 §4.2.1; also the limit without EDNS
-	maxUDPSize    = 4096  // the largest UDP answer we send, whatever the client offers
+	maxUDPSize    = 4096  // the ceiling of a snapshot's MaxUDPSize, and the UDP buffers' size
 	maxTCPSize    = 65535 // RFC 1035 §4.2.2
 	advertiseSize = 1232  // the payload size our OPT advertises (DNS flag day 2020)
 )
@@ -59,7 +59,7 @@ func newScratch(st stats) *scratch { return &scratch{st: st} }
 // panics (a panic is recovered, logged and counted as DropPanic).
 //
 // Over metrics.UDP the response fits the client's EDNS payload size (512
-// bytes without EDNS, at most 4096); over metrics.TCP it may take 65535
+// bytes without EDNS, at most the snapshot's MaxUDPSize, 1232 by default); over metrics.TCP it may take 65535
 // bytes. An allowed zone transfer, which the server's own TCP connections
 // stream in several messages, is answered here as one message when the zone
 // fits in 65535 bytes, and SERVFAIL otherwise.
@@ -270,7 +270,7 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 
 	limit := maxTCPSize
 	if t == metrics.UDP {
-		limit = udpLimit(&w.opt)
+		limit = udpLimit(&w.opt, snap)
 	}
 	out, delivered := s.pack(sc, dst, limit, res.glue)
 	out, full := s.limit(sc.st, t, snap, out, sc.peer)
@@ -305,13 +305,24 @@ func chaosTXT(snap *zones.Snapshot, q dns.Question) string {
 // through miekg/dns, which reads \ escapes in it.
 var txtEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
-// udpLimit is the largest UDP response the client takes: 512 without EDNS,
-// else its payload size, at least 512 and at most maxUDPSize.
-func udpLimit(o *wireOPT) int {
+// udpLimit is the largest UDP response the client takes and snap lets us
+// send: 512 without EDNS, else its payload size, at least 512 and at most
+// snap's MaxUDPSize.
+func udpLimit(o *wireOPT, snap *zones.Snapshot) int {
 	if !o.present {
 		return minUDPSize
 	}
-	return min(max(int(o.udpSize), minUDPSize), maxUDPSize)
+	return udpCap(int(o.udpSize), snap)
+}
+
+// udpCap bounds a client's EDNS payload size by what snap sends over UDP
+// ([server] max_udp_size) and by minUDPSize below.
+func udpCap(size int, snap *zones.Snapshot) int {
+	ceiling := maxUDPSize
+	if m := snap.MaxUDPSize; m > 0 && m < ceiling {
+		ceiling = m
+	}
+	return min(max(size, minUDPSize), ceiling)
 }
 
 // countDelivered bumps the snapshot counters of the answer-section RRsets of

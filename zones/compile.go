@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -251,7 +252,24 @@ func (c *compiler) server(cfg *fileConfig, snap *Snapshot) {
 	}
 	snap.Identity = txt("identity", cfg.Server.Identity)
 	snap.Version = txt("version", cfg.Server.Version)
+	snap.MaxUDPSize = DefaultMaxUDPSize
+	if m := cfg.Server.MaxUDPSize; m != nil {
+		if *m < MinUDPSize || *m > MaxUDPSize {
+			c.addf(c.loc.key(blk, "max_udp_size"), "server: max_udp_size", strconv.Itoa(*m), "want %d to %d bytes", MinUDPSize, MaxUDPSize)
+		} else {
+			snap.MaxUDPSize = *m
+		}
+	}
 }
+
+// Bounds of [server] max_udp_size. The default is what BIND, Knot and NSD
+// send at most over UDP (DNS flag day 2020): larger datagrams are
+// IP-fragmented on ordinary links, and fragments get lost or spoofed.
+const (
+	DefaultMaxUDPSize = 1232
+	MinUDPSize        = 512  // RFC 1035 §4.2.1: every client takes this
+	MaxUDPSize        = 4096 // the largest the server's buffers hold
+)
 
 // parsePrefix accepts a prefix or a bare address (a /32 or /128).
 func parsePrefix(s string) (netip.Prefix, error) {

@@ -22,6 +22,7 @@ type serverConfig struct {
 	AXFRAllow     []string `toml:"axfr_allow"`
 	Identity      *string  `toml:"identity"`
 	Version       *string  `toml:"version"`
+	MaxUDPSize    *int     `toml:"max_udp_size"`
 }
 
 // rrlConfig is the [rrl] table: response rate limiting (see RateLimit).

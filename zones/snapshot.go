@@ -35,6 +35,11 @@ type Snapshot struct {
 	// and version). "" hides them: the queries are then REFUSED, as every
 	// class but IN is.
 	Identity, Version string
+	// MaxUDPSize is the largest UDP response sent, whatever payload size a
+	// client offers ([server] max_udp_size, DefaultMaxUDPSize when unset);
+	// a larger answer goes out truncated (TC=1). 0 in a snapshot not built
+	// by Compile: the server then uses its own ceiling.
+	MaxUDPSize int
 	// RateLimit is the response rate limiting of UDP answers ([rrl]); nil
 	// when off.
 	RateLimit *RateLimit
