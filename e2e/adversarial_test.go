@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -77,5 +80,68 @@ func TestMaxUDPSize(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestShutdownNonReadingClient: a TCP client that sends queries and never
+// reads the answers cannot hold SIGTERM past -shutdown-timeout: the process
+// exits 0 within it although the blocked write had a later deadline.
+func TestShutdownNonReadingClient(t *testing.T) {
+	in := start(t, "-config", floodConfig(t, "", 100, 0, ""),
+		"-tcp-idle-timeout", "30s", "-shutdown-timeout", "2s")
+	d := net.Dialer{
+		Timeout:   3 * time.Second,
+		LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.2.1.5")},
+		Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) {
+				_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+			})
+		},
+	}
+	c, err := d.Dial("tcp", in.DNS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	q, _ := newQuery("wide.flood.lab", dns.TypeA).Pack()
+	frame := append([]byte{byte(len(q) >> 8), byte(len(q))}, q...)
+	// Send until the server stops reading because its answers do not go
+	// out: our writes then block too.
+	blocked, sent := false, 0
+	deadline := time.Now().Add(15 * time.Second)
+	for sent < 200_000 && time.Now().Before(deadline) {
+		_ = c.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := c.Write(frame); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				blocked = true
+				break
+			}
+			t.Fatalf("write: %v", err)
+		}
+		sent++
+	}
+	if !blocked {
+		t.Fatalf("sent %d queries without the server's writes blocking", sent)
+	}
+	if err := in.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	sigAt := time.Now()
+	exited := make(chan error, 1)
+	go func() { exited <- in.cmd.Wait() }()
+	select {
+	case err = <-exited:
+	case <-time.After(10 * time.Second):
+		_ = in.cmd.Process.Kill()
+		err = <-exited
+		t.Errorf("still running 10s after SIGTERM with -shutdown-timeout 2s")
+	}
+	took := time.Since(sigAt)
+	t.Logf("%d queries sent unread; exit after SIGTERM in %v: %v", sent, took.Round(time.Millisecond), err)
+	if err != nil {
+		t.Errorf("exit: %v, want 0\n%s", err, in.Log())
+	}
+	if took > 2500*time.Millisecond {
+		t.Errorf("exited %v after SIGTERM, want within the 2s -shutdown-timeout", took)
 	}
 }

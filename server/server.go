@@ -342,7 +342,10 @@ func (s *Server) Addrs() []string {
 // complete TCP queries already received on a connection, and UDP datagrams
 // queued on the sockets, read for up to udpDrain; a blocking-mode reader
 // asleep in recvmmsg notices the end of the drain within udpBlockingPoll),
-// then closes every socket and waits for the server's goroutines. When ctx ends first it closes
+// then closes every socket and waits for the server's goroutines. A TCP
+// answer not written within TCPReadTimeout, or three quarters of the time
+// ctx leaves, is abandoned with its connection (a client that does not
+// read). When ctx ends first it closes
 // everything at once, waits for the goroutines, and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
@@ -365,8 +368,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			_ = c.SetReadDeadline(now.Add(udpDrain))
 		}
 	}
+	writeBy := shutdownWriteDeadline(ctx, now, s.cfg.TCPReadTimeout)
 	for c := range s.conns {
-		c.stopReading(now)
+		c.stopReading(now, writeBy)
 	}
 	s.mu.Unlock()
 
@@ -397,6 +401,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		l.close()
 	}
 	return err
+}
+
+// shutdownWriteDeadline is how long Shutdown lets a TCP connection write
+// the answers it owes: readTimeout, and at most three quarters of what is
+// left of ctx, so that a client that does not read fails its writes and
+// Shutdown still returns nil before ctx ends.
+func shutdownWriteDeadline(ctx context.Context, now time.Time, readTimeout time.Duration) time.Time {
+	by := now.Add(readTimeout)
+	if d, ok := ctx.Deadline(); ok {
+		if left := d.Sub(now) * 3 / 4; now.Add(left).Before(by) {
+			by = now.Add(left)
+		}
+	}
+	return by
 }
 
 // stats wraps the optional *metrics.Stats so the packet path needs no nil

@@ -21,10 +21,11 @@ type tcpConn struct {
 	src    netip.AddrPort
 	prefix netip.Prefix // its client network when MaxTCPConnsPerPrefix is set
 
-	// mu guards stopped and the read deadline, so that Shutdown's deadline
-	// is never replaced by the connection's own.
+	// mu guards stopped, writeBy and the deadlines, so that Shutdown's
+	// deadlines are never replaced by the connection's own.
 	mu      sync.Mutex
 	stopped bool
+	writeBy time.Time // set with stopped: no write may last past it
 }
 
 // setReadDeadline sets the read deadline unless Shutdown stopped reading.
@@ -36,13 +37,28 @@ func (c *tcpConn) setReadDeadline(t time.Time) {
 	}
 }
 
-// stopReading makes reads that need the network fail from now on; data
-// already buffered is still read and answered.
-func (c *tcpConn) stopReading(now time.Time) {
+// setWriteDeadline sets the write deadline, no later than the one Shutdown
+// set.
+func (c *tcpConn) setWriteDeadline(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped && t.After(c.writeBy) {
+		t = c.writeBy
+	}
+	_ = c.c.SetWriteDeadline(t)
+}
+
+// stopReading makes reads that need the network fail from now on, and
+// writes fail after writeBy: data already buffered is still read and
+// answered, but a client that does not read its answers cannot hold
+// Shutdown past writeBy.
+func (c *tcpConn) stopReading(now, writeBy time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.stopped = true
+	c.writeBy = writeBy
 	_ = c.c.SetReadDeadline(now)
+	_ = c.c.SetWriteDeadline(writeBy)
 }
 
 // acceptTCP accepts connections on l until Shutdown closes it.
@@ -229,7 +245,7 @@ func (s *Server) writeFramed(tc *tcpConn, buf, msg []byte) ([]byte, error) {
 	}
 	frame := buf[:2+n]
 	binary.BigEndian.PutUint16(frame, uint16(n))
-	_ = tc.c.SetWriteDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
+	tc.setWriteDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
 	_, err := tc.c.Write(frame)
 	return buf[:0], err
 }
