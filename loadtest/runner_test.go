@@ -35,15 +35,7 @@ var threeTargets = []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"}
 func startServer(t *testing.T) *testServer {
 	t.Helper()
 	ts := &testServer{counter: map[string]int{}, sources: map[string]int{}, ecs: map[string]int{}}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		t.Fatal(err)
-	}
+	pc, ln := listenPair(t)
 	ts.addr = pc.LocalAddr().String()
 	udp := &dns.Server{PacketConn: pc, Handler: ts}
 	tcp := &dns.Server{Listener: ln, Handler: ts}
@@ -66,6 +58,31 @@ func startServer(t *testing.T) *testServer {
 		wg.Wait()
 	})
 	return ts
+}
+
+// listenPair returns a UDP socket and a TCP listener on the same free port
+// of 127.0.0.1. The kernel picks the UDP port; the same TCP port can be
+// taken already (by a client's ephemeral port, on a machine with many
+// connections open or in TIME-WAIT), so a failed TCP bind closes the UDP
+// socket and tries another port, a bounded number of times.
+func listenPair(t *testing.T) (net.PacketConn, net.Listener) {
+	t.Helper()
+	const attempts = 100
+	var lastErr error
+	for range attempts {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln
+		}
+		pc.Close()
+		lastErr = err
+	}
+	t.Fatalf("no port free for both UDP and TCP on 127.0.0.1 in %d attempts: %v", attempts, lastErr)
+	return nil, nil
 }
 
 func (ts *testServer) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {

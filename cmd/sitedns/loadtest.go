@@ -31,6 +31,11 @@ its host .77), or with -config/-demo and no -clients, clients generated in
 every site's subnets. -config takes a sitedns config or a file of [[site]]
 and [[expect]] tables.
 
+Exit status: 0 when the run completed and passed; 1 when it could not run;
+2 on bad flags; 3 when more queries than -max-failures (default 0) timed out
+or failed, or, with -fail-unfair, a group was unfair or had answers outside
+its scope. The report is written in full either way.
+
 Examples:
   sitedns loadtest -server 127.0.0.1:5300 -demo -name affinityus.contoso.lab -queries 3000
   sitedns loadtest -demo -ecs -clients 10.2.1.0/24,10.2.9.0/24,10.11.1.0/24 \
@@ -39,8 +44,15 @@ Examples:
 Flags:
 `
 
-// runLoadtest is the loadtest subcommand: exit 0 when the run completed, 1
-// when it could not run or write its output, 2 on bad flags.
+// Exit codes of the loadtest subcommand.
+const (
+	exitGate = 3 // the run completed but failed its gate (-max-failures, -fail-unfair)
+)
+
+// runLoadtest is the loadtest subcommand: exit 0 when the run completed and
+// passed its gate, 1 when it could not run or write its output, 2 on bad
+// flags, 3 (exitGate) when it ran but queries failed beyond -max-failures
+// or, with -fail-unfair, a group was unfair or had affinity violations.
 func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -56,6 +68,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		demo, jsonOut, quiet  bool
 		htmlFile              string
 		udpSize               uint
+		gate                  loadtest.Gate
 	)
 	fs.Var(&servers, "server", "DNS server to test, IP:port; repeatable: the queries go to each in turn (default "+defaultListen+")")
 	fs.Var(&names, "name", "query name; repeatable (required)")
@@ -76,6 +89,8 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.BoolVar(&jsonOut, "json", false, "write the report as JSON instead of tables")
 	fs.StringVar(&htmlFile, "html", "", "also write the report as a self-contained HTML page to this file")
 	fs.BoolVar(&quiet, "q", false, "no progress line")
+	fs.IntVar(&gate.MaxFailures, "max-failures", 0, "exit 3 when more queries than this time out or fail with an error")
+	fs.BoolVar(&gate.Fairness, "fail-unfair", false, "exit 3 when any group is unfair or has affinity violations")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -91,6 +106,9 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if configFile != "" && demo {
 		return bad("-config and -demo both give the site map; use one")
+	}
+	if gate.MaxFailures < 0 {
+		return bad("-max-failures %d: want 0 or more", gate.MaxFailures)
 	}
 	if udpSize > 65535 {
 		return bad("-udp-size %d: at most 65535", udpSize)
@@ -165,6 +183,12 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		fmt.Fprintln(stderr, "sitedns loadtest:", err)
 		return 1
+	}
+	if why := gate.Check(report); len(why) > 0 {
+		for _, w := range why {
+			fmt.Fprintln(stderr, "sitedns loadtest: failed:", w)
+		}
+		return exitGate
 	}
 	return 0
 }
