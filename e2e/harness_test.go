@@ -23,6 +23,10 @@ import (
 // sitednsBin is the sitedns binary built once for the package.
 var sitednsBin string
 
+// buildFlags are the go build flags of sitednsBin: -race when the tests
+// themselves run with -race (race_test.go).
+var buildFlags []string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "sitedns-e2e-")
 	if err != nil {
@@ -30,7 +34,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	sitednsBin = filepath.Join(dir, "sitedns")
-	build := exec.Command("go", "build", "-o", sitednsBin, "../cmd/sitedns")
+	build := exec.Command("go", append(append([]string{"build"}, buildFlags...), "-o", sitednsBin, "../cmd/sitedns")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building sitedns:", err)
@@ -137,6 +141,9 @@ func (in *instance) stop() {
 		<-in.done
 	}
 	_ = in.cmd.Wait()
+	if strings.Contains(in.Log(), "WARNING: DATA RACE") {
+		in.t.Errorf("sitedns (built with -race) reported a data race:\n%s", in.Log())
+	}
 }
 
 // reload asks the instance to reload through POST /-/reload and returns the
