@@ -128,22 +128,22 @@ func TestMetricsGolden(t *testing.T) {
 		series string
 		want   float64
 	}{
-		{`sitedns_answers_first_total{name="affinityus.contoso.lab.",scope="default",target="127.1.1.10",zone="contoso.lab."}`, 10},
-		{`sitedns_answers_first_total{name="affinityus.contoso.lab.",scope="default",target="127.2.1.10",zone="contoso.lab."}`, 10},
-		{`sitedns_answers_first_total{name="affinityus.contoso.lab.",scope="default",target="127.3.1.10",zone="contoso.lab."}`, 10},
-		{`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="US",target="127.2.1.10",zone="contoso.lab."}`, 6},
-		{`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="US",target="127.1.1.10",zone="contoso.lab."}`, 0},
-		{`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="DE",target="127.11.1.10",zone="contoso.lab."}`, 3},
-		{`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="DE",target="127.12.1.10",zone="contoso.lab."}`, 3},
-		{`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="DE",target="127.13.1.10",zone="contoso.lab."}`, 3},
-		{`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="default",target="127.200.0.10",zone="contoso.lab."}`, 4},
-		{`sitedns_answers_first_total{name="affinityde.contoso.lab.",scope="default",target="127.12.1.10",zone="contoso.lab."}`, 2},
+		{`sitedns_answers_first_total{name="affinityus.contoso.lab.",scope="default",site="unknown",target="127.1.1.10",zone="contoso.lab."}`, 10},
+		{`sitedns_answers_first_total{name="affinityus.contoso.lab.",scope="default",site="unknown",target="127.2.1.10",zone="contoso.lab."}`, 10},
+		{`sitedns_answers_first_total{name="affinityus.contoso.lab.",scope="default",site="unknown",target="127.3.1.10",zone="contoso.lab."}`, 10},
+		{`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="US",site="US-Chicago",target="127.2.1.10",zone="contoso.lab."}`, 6},
+		{`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="US",site="US-Chicago",target="127.1.1.10",zone="contoso.lab."}`, 0},
+		{`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="DE",site="DE-Hamburg",target="127.11.1.10",zone="contoso.lab."}`, 3},
+		{`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="DE",site="DE-Hamburg",target="127.12.1.10",zone="contoso.lab."}`, 3},
+		{`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="DE",site="DE-Hamburg",target="127.13.1.10",zone="contoso.lab."}`, 3},
+		{`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="default",site="unknown",target="127.200.0.10",zone="contoso.lab."}`, 4},
+		{`sitedns_answers_first_total{name="affinityde.contoso.lab.",scope="default",site="DE-Frankfurt",target="127.12.1.10",zone="contoso.lab."}`, 2},
 		{`sitedns_netmask_matches_total{name="affinityus.contoso.lab.",result="remote_only",zone="contoso.lab."}`, 30},
 		{`sitedns_netmask_matches_total{name="affinityus.contoso.lab.",result="local",zone="contoso.lab."}`, 0},
 		{`sitedns_netmask_matches_total{name="autodiscover.contoso.lab.",result="local",zone="contoso.lab."}`, 6},
 		{`sitedns_netmask_matches_total{name="autodiscover.contoso.lab.",result="remote_only",zone="contoso.lab."}`, 9 + 4},
-		{`sitedns_answers_first_total{name="pool.contoso.lab.",scope="default",target="127.1.2.20",zone="contoso.lab."}`, 2},
-		{`sitedns_answers_first_total{name="pool.contoso.lab.",scope="default",target="127.1.2.21",zone="contoso.lab."}`, 2},
+		{`sitedns_answers_first_total{name="pool.contoso.lab.",scope="default",site="US-Florida",target="127.1.2.20",zone="contoso.lab."}`, 2},
+		{`sitedns_answers_first_total{name="pool.contoso.lab.",scope="default",site="US-Florida",target="127.1.2.21",zone="contoso.lab."}`, 2},
 		{`sitedns_netmask_matches_total{name="affinityde.contoso.lab.",result="local",zone="contoso.lab."}`, 2},
 		// Queries for a name outside every zone (REFUSED) count toward no site.
 		{`sitedns_site_queries_total{site="unknown"}`, 30 + 4 + 3 + 1},
@@ -159,6 +159,12 @@ func TestMetricsGolden(t *testing.T) {
 		{`sitedns_config_reloads_total{result="success"}`, 0},
 		{`sitedns_config_last_reload_successful`, 1},
 		{`sitedns_zone_records{zone="contoso.lab."}`, 0}, // any value: present
+		// The same CAS first to another site's clients: a series of its own.
+		{`sitedns_answers_first_total{name="affinityus.contoso.lab.",scope="default",site="US-Chicago",target="127.1.1.10",zone="contoso.lab."}`, 0},
+		{`sitedns_answer_first_share_expected{name="affinityus.contoso.lab.",scope="default",target="127.1.1.10",zone="contoso.lab."}`, 1.0 / 3},
+		{`sitedns_answer_first_share_expected{name="autodiscover.contoso.lab.",scope="default",target="127.200.0.10",zone="contoso.lab."}`, 1},
+		{`sitedns_answer_first_share_expected{name="pool.contoso.lab.",scope="default",target="127.1.2.21",zone="contoso.lab."}`, 0.5},
+		{`sitedns_zone_serial{zone="contoso.lab."}`, 2026120101},
 	} {
 		v, ok := series[c.series]
 		switch {

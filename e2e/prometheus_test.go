@@ -821,6 +821,41 @@ var dashChecks = []dashCheck{
 		},
 	},
 	{
+		name:  "config identity",
+		match: regexp.MustCompile(`^sitedns_config_info\{`),
+		check: func(ev *dashEval, where string, s []promSample) {
+			ev.labels(where, s, "__name__", "job", "instance", "hash")
+			if v, ok := ev.one(where, s, "instance", ev.instance); ok {
+				ev.near(where, "config_info", v, 1, 0)
+			}
+			if h := s[0].Metric["hash"]; !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(h) {
+				ev.t.Errorf("%s: hash %q, want 16 hex digits", where, h)
+			}
+		},
+	},
+	{
+		name:  "zone serial",
+		match: regexp.MustCompile(`^sitedns_zone_serial\{`),
+		check: func(ev *dashEval, where string, s []promSample) {
+			ev.labels(where, s, "__name__", "job", "instance", "zone")
+			if v, ok := ev.one(where, s, "zone", zoneLabel); ok {
+				ev.near(where, "serial of "+zoneLabel, v, 2026120101, 0)
+			}
+		},
+	},
+	{
+		name:  "expected share",
+		match: regexp.MustCompile(`^sitedns_answer_first_share_expected\{`),
+		check: func(ev *dashEval, where string, s []promSample) {
+			ev.labels(where, s, "__name__", "job", "instance", "zone", "name", "scope", "target")
+			for _, tg := range usCAS {
+				if v, ok := ev.one(where, s, "name", "affinityus.contoso.lab.", "scope", "default", "target", tg); ok {
+					ev.near(where, "expected share of "+tg, v, 1.0/3, 1e-9)
+				}
+			}
+		},
+	},
+	{
 		name:  "build info",
 		match: regexp.MustCompile(`^sitedns_build_info\{`),
 		check: func(ev *dashEval, where string, s []promSample) {

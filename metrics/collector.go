@@ -98,8 +98,17 @@ var (
 		"Records in each zone served.",
 		"zone")
 	descAnswersFirst = newDesc("answers_first_total",
-		"Answers that listed each target first, by zone, name, scope and target.",
+		"Answers that listed each target first, by zone, name, scope, target and client site (unknown when no site subnet matched).",
+		"zone", "name", "scope", "target", "site")
+	descFirstShare = newDesc("answer_first_share_expected",
+		"The share of a name's and scope's answers that should list each target first, from the set's size, weights and ordering, for clients with no record in their network (0: never first).",
 		"zone", "name", "scope", "target")
+	descZoneSerial = newDesc("zone_serial",
+		"The SOA serial of each zone served.",
+		"zone")
+	descConfigInfo = newDesc("config_info",
+		"A metric with a constant value of 1, labelled by a hash of the configuration served (the config file and the zone files it names): replicas with different hashes serve different configs.",
+		"hash")
 	descNetmask = newDesc("netmask_matches_total",
 		"Netmask ordering outcomes of A answers: local when a record was in the client's network, remote_only when none was.",
 		"zone", "name", "result")
@@ -119,7 +128,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		descQueries, descResponses, descDuration, descDropped,
 		descReloads, descLastReloadOK, descLastReloadTime,
 		descZoneRecords, descAnswersFirst, descNetmask, descSiteQueries,
-		descBuildInfo,
+		descBuildInfo, descFirstShare, descZoneSerial, descConfigInfo,
 	} {
 		ch <- d
 	}
@@ -205,6 +214,15 @@ func collectSnapshot(ch chan<- prometheus.Metric, snap *zones.Snapshot) {
 			continue
 		}
 		ch <- constMetric(descZoneRecords, prometheus.GaugeValue, float64(z.Records), z.Origin)
+		if z.SOA != nil {
+			ch <- constMetric(descZoneSerial, prometheus.GaugeValue, float64(z.SOA.Serial), z.Origin)
+		}
+	}
+	if snap.ConfigHash != "" {
+		ch <- constMetric(descConfigInfo, prometheus.GaugeValue, 1, snap.ConfigHash)
+	}
+	for _, lv := range snap.Counters.FirstShares {
+		ch <- constMetric(descFirstShare, prometheus.GaugeValue, lv.V, lv.Labels...)
 	}
 	labeled := func(d *prometheus.Desc, cs []zones.LabeledCounter) {
 		for _, lc := range cs {

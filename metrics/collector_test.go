@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
@@ -25,16 +26,22 @@ func counter(n uint64) *atomic.Uint64 {
 // sites, one site-aware name with a counter per target, netmask counters.
 func testSnapshot(first, local *atomic.Uint64) *zones.Snapshot {
 	return &zones.Snapshot{
-		SiteNames: []string{"unknown", "US-Chicago", "DE-Hamburg"},
+		SiteNames:  []string{"unknown", "US-Chicago", "DE-Hamburg"},
+		ConfigHash: "0123456789abcdef",
 		Zones: []*zones.Zone{
-			{Origin: "contoso.lab.", Records: 10},
+			{Origin: "contoso.lab.", Records: 10, SOA: &dns.SOA{Serial: 2026120101}},
 			{Origin: "fabrikam.lab.", Records: 3},
 		},
 		Counters: zones.SnapshotCounters{
 			AnswersFirst: []zones.LabeledCounter{
-				{Labels: []string{"contoso.lab.", "autodiscover.contoso.lab.", "US", "10.1.1.10"}, C: first},
-				{Labels: []string{"contoso.lab.", "autodiscover.contoso.lab.", "US", "10.2.1.10"}, C: counter(7)},
-				{Labels: []string{"contoso.lab.", "autodiscover.contoso.lab.", "default", "203.0.113.10"}, C: counter(2)},
+				{Labels: []string{"contoso.lab.", "autodiscover.contoso.lab.", "US", "10.1.1.10", "US-Chicago"}, C: first},
+				{Labels: []string{"contoso.lab.", "autodiscover.contoso.lab.", "US", "10.2.1.10", "US-Chicago"}, C: counter(7)},
+				{Labels: []string{"contoso.lab.", "autodiscover.contoso.lab.", "default", "203.0.113.10", "unknown"}, C: counter(2)},
+			},
+			FirstShares: []zones.LabeledValue{
+				{Labels: []string{"contoso.lab.", "autodiscover.contoso.lab.", "US", "10.1.1.10"}, V: 0.5},
+				{Labels: []string{"contoso.lab.", "autodiscover.contoso.lab.", "US", "10.2.1.10"}, V: 0.5},
+				{Labels: []string{"contoso.lab.", "autodiscover.contoso.lab.", "default", "203.0.113.10"}, V: 1},
 			},
 			Netmask: []zones.LabeledCounter{
 				{Labels: []string{"contoso.lab.", "affinityus.contoso.lab.", "local"}, C: local},
@@ -50,6 +57,9 @@ var snapshotMetrics = []string{
 	"sitedns_netmask_matches_total",
 	"sitedns_site_queries_total",
 	"sitedns_zone_records",
+	"sitedns_answer_first_share_expected",
+	"sitedns_zone_serial",
+	"sitedns_config_info",
 	"sitedns_build_info",
 }
 
@@ -57,14 +67,22 @@ func TestCollectorSnapshot(t *testing.T) {
 	snap := testSnapshot(counter(5), counter(9))
 	c := NewCollector(nil, func() *zones.Snapshot { return snap }, BuildInfo{Version: "1.2.3", Revision: "abc123", GoVersion: "go1.26.8"})
 	want := `
-# HELP sitedns_answers_first_total Answers that listed each target first, by zone, name, scope and target.
+# HELP sitedns_answer_first_share_expected The share of a name's and scope's answers that should list each target first, from the set's size, weights and ordering, for clients with no record in their network (0: never first).
+# TYPE sitedns_answer_first_share_expected gauge
+sitedns_answer_first_share_expected{name="autodiscover.contoso.lab.",scope="US",target="10.1.1.10",zone="contoso.lab."} 0.5
+sitedns_answer_first_share_expected{name="autodiscover.contoso.lab.",scope="US",target="10.2.1.10",zone="contoso.lab."} 0.5
+sitedns_answer_first_share_expected{name="autodiscover.contoso.lab.",scope="default",target="203.0.113.10",zone="contoso.lab."} 1
+# HELP sitedns_answers_first_total Answers that listed each target first, by zone, name, scope, target and client site (unknown when no site subnet matched).
 # TYPE sitedns_answers_first_total counter
-sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="US",target="10.1.1.10",zone="contoso.lab."} 5
-sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="US",target="10.2.1.10",zone="contoso.lab."} 7
-sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="default",target="203.0.113.10",zone="contoso.lab."} 2
+sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="US",site="US-Chicago",target="10.1.1.10",zone="contoso.lab."} 5
+sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="US",site="US-Chicago",target="10.2.1.10",zone="contoso.lab."} 7
+sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="default",site="unknown",target="203.0.113.10",zone="contoso.lab."} 2
 # HELP sitedns_build_info A metric with a constant value of 1, labelled by the version, revision and Go version sitedns was built from.
 # TYPE sitedns_build_info gauge
 sitedns_build_info{goversion="go1.26.8",revision="abc123",version="1.2.3"} 1
+# HELP sitedns_config_info A metric with a constant value of 1, labelled by a hash of the configuration served (the config file and the zone files it names): replicas with different hashes serve different configs.
+# TYPE sitedns_config_info gauge
+sitedns_config_info{hash="0123456789abcdef"} 1
 # HELP sitedns_netmask_matches_total Netmask ordering outcomes of A answers: local when a record was in the client's network, remote_only when none was.
 # TYPE sitedns_netmask_matches_total counter
 sitedns_netmask_matches_total{name="affinityus.contoso.lab.",result="local",zone="contoso.lab."} 9
@@ -78,6 +96,9 @@ sitedns_site_queries_total{site="unknown"} 11
 # TYPE sitedns_zone_records gauge
 sitedns_zone_records{zone="contoso.lab."} 10
 sitedns_zone_records{zone="fabrikam.lab."} 3
+# HELP sitedns_zone_serial The SOA serial of each zone served.
+# TYPE sitedns_zone_serial gauge
+sitedns_zone_serial{zone="contoso.lab."} 2.026120101e+09
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), snapshotMetrics...); err != nil {
 		t.Error(err)
@@ -104,9 +125,9 @@ func TestCollectorReload(t *testing.T) {
 	first.Add(1) // a query answered from the new snapshot
 
 	want := `
-# HELP sitedns_answers_first_total Answers that listed each target first, by zone, name, scope and target.
+# HELP sitedns_answers_first_total Answers that listed each target first, by zone, name, scope, target and client site (unknown when no site subnet matched).
 # TYPE sitedns_answers_first_total counter
-sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="US",target="10.1.1.10",zone="contoso.lab."} 6
+sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="US",site="US-Chicago",target="10.1.1.10",zone="contoso.lab."} 6
 # HELP sitedns_netmask_matches_total Netmask ordering outcomes of A answers: local when a record was in the client's network, remote_only when none was.
 # TYPE sitedns_netmask_matches_total counter
 sitedns_netmask_matches_total{name="affinityus.contoso.lab.",result="local",zone="contoso.lab."} 9
@@ -239,6 +260,9 @@ func TestRegistryFamilies(t *testing.T) {
 		"sitedns_config_last_reload_success_timestamp_seconds": "GAUGE",
 		"sitedns_zone_records":                                 "GAUGE",
 		"sitedns_build_info":                                   "GAUGE",
+		"sitedns_answer_first_share_expected":                  "GAUGE",
+		"sitedns_zone_serial":                                  "GAUGE",
+		"sitedns_config_info":                                  "GAUGE",
 	}
 	labels := map[string]map[string]bool{}
 	got := map[string]string{}
@@ -304,7 +328,7 @@ func TestText(t *testing.T) {
 		"# TYPE sitedns_queries_total counter\n",
 		`sitedns_queries_total{qtype="A",transport="udp"} 1` + "\n",
 		`sitedns_config_reloads_total{result="failure"} 1` + "\n",
-		`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="US",target="10.1.1.10",zone="contoso.lab."} 1` + "\n",
+		`sitedns_answers_first_total{name="autodiscover.contoso.lab.",scope="US",site="US-Chicago",target="10.1.1.10",zone="contoso.lab."} 1` + "\n",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("Text lacks %q", want)

@@ -382,9 +382,7 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 			off = f.rr(b, off, r)
 		}
 		an = 1
-		if len(alias.First) > 0 {
-			aliasCount = alias.First[0]
-		}
+		aliasCount = alias.FirstCounter(site, 0)
 		atQuestion = false // the records that follow are the target's
 	}
 	if a != nil {
@@ -413,9 +411,7 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		}
 		an += nr
 		// The answer metrics, as countDelivered bumps them.
-		if first := ord[0]; first < len(a.First) {
-			firstCount = a.First[first]
-		}
+		firstCount = a.FirstCounter(site, ord[0])
 		if a.Order != nil && a.Order.ClientDependent() && w.RRs[0].Head[0] == 0 && w.RRs[0].Head[1] == byte(dns.TypeA) {
 			netmaskCount = a.RemoteOnly
 			if local > 0 {

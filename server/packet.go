@@ -334,8 +334,8 @@ func countDelivered(res *resolution) {
 			continue
 		}
 		a := p.ans
-		if first := res.order[p.lo]; first < len(a.First) && a.First[first] != nil {
-			a.First[first].Add(1)
+		if c := a.FirstCounter(res.site, res.order[p.lo]); c != nil {
+			c.Add(1)
 		}
 		if a.Order == nil || !a.Order.ClientDependent() || a.RRs[0].Header().Rrtype != dns.TypeA {
 			continue

@@ -116,9 +116,10 @@ func TestCounters(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		serveMsg(t, s, newQuery("affinityus.contoso.lab", dns.TypeA), unknownClient, metrics.UDP)
 	}
-	for i, c := range plain.First {
-		if c.Load() != 10 {
-			t.Errorf("answers first of %v: %d, want 10", plain.RRs[i], c.Load())
+	chicago, _ := snap.Sites.Lookup(netip.MustParseAddr(chicagoClient))
+	for i := range plain.RRs {
+		if c := plain.FirstCounter(0, i); c.Load() != 10 {
+			t.Errorf("answers first of %v to unknown clients: %d, want 10", plain.RRs[i], c.Load())
 		}
 	}
 	if plain.Local.Load() != 0 || plain.RemoteOnly.Load() != 30 {
@@ -130,8 +131,16 @@ func TestCounters(t *testing.T) {
 	if plain.Local.Load() != 5 {
 		t.Errorf("netmask local %d, want 5", plain.Local.Load())
 	}
+	// Chicago's answers count in Chicago's row: its own CAS first, 5 times.
+	var chicagoFirsts, unknownFirsts uint64
+	for i := range plain.RRs {
+		chicagoFirsts += plain.FirstCounter(chicago, i).Load()
+		unknownFirsts += plain.FirstCounter(0, i).Load()
+	}
+	if chicagoFirsts != 5 || unknownFirsts != 30 {
+		t.Errorf("answers first: US-Chicago %d, unknown %d; want 5 and 30", chicagoFirsts, unknownFirsts)
+	}
 
-	chicago, _ := snap.Sites.Lookup(netip.MustParseAddr(chicagoClient))
 	site := snap.Counters.Site[chicago]
 	before := site.Load()
 	serveMsg(t, s, newQuery("autodiscover.contoso.lab", dns.TypeA), chicagoClient, metrics.UDP)
@@ -144,7 +153,7 @@ func TestCounters(t *testing.T) {
 	big := answerOf(t, snap, "big.contoso.lab.", dns.TypeA, unknownClient)
 	sum := func() (n uint64) {
 		for _, c := range big.First {
-			n += c.Load()
+			n += c.Load() // every site's: only unknown's should move
 		}
 		return n
 	}

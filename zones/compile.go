@@ -2,7 +2,10 @@ package zones
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
+	"hash"
+	"io"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -49,6 +52,15 @@ type compiler struct {
 	// once (a name's scoped A sets share its netmask counters).
 	labeled     SnapshotCounters
 	labeledSeen map[*atomic.Uint64]bool
+	sharesSeen  map[string]bool
+
+	// siteNames and siteScope are the snapshot's, for the per-site counters;
+	// rowTables holds the FirstRow tables made so far (siteRows).
+	siteNames []string
+	siteScope []int
+	// hash sums the config text and the zone files read, for ConfigHash.
+	hash      hash.Hash
+	rowTables map[string]siteRowTable
 }
 
 // labeledCounter returns the counter of metric and labels, and lists it in
@@ -212,6 +224,7 @@ func (c *compiler) compile(cfg *fileConfig) *Snapshot {
 		snap.Counters.Site[i] = c.counters.Get("site_queries", n)
 	}
 	snap.Counters.AnswersFirst = c.labeled.AnswersFirst
+	snap.Counters.FirstShares = c.labeled.FirstShares
 	snap.Counters.Netmask = c.labeled.Netmask
 	return snap
 }
@@ -350,6 +363,7 @@ func (c *compiler) sites(cfg *fileConfig, snap *Snapshot) {
 		snap.SiteScope = append(snap.SiteScope, scope)
 	}
 	snap.ScopeNames = c.scopeNames
+	c.siteNames, c.siteScope = snap.SiteNames, snap.SiteScope
 	sites, err := ordering.NewSites(subnets)
 	if err != nil {
 		c.add(0, "site", "", err.Error())
@@ -644,6 +658,21 @@ func cleanParseError(err error) error {
 	return fmt.Errorf("%s", parseErrorText(err))
 }
 
+// hashFile adds a zone file, as the config names it, to the config hash:
+// its name's and its text's lengths first, so that no two lists of files
+// sum alike.
+func (c *compiler) hashFile(name, text string) {
+	if c.hash == nil {
+		return
+	}
+	var n [16]byte
+	binary.BigEndian.PutUint64(n[:8], uint64(len(name)))
+	binary.BigEndian.PutUint64(n[8:], uint64(len(text)))
+	c.hash.Write(n[:])
+	io.WriteString(c.hash, name)
+	io.WriteString(c.hash, text)
+}
+
 // readZoneFile reads the zone file a config names, relative to the config.
 func (c *compiler) readZoneFile(name, origin string, line int, field string) *zoneFileText {
 	if c.dir == "" {
@@ -659,6 +688,7 @@ func (c *compiler) readZoneFile(name, origin string, line int, field string) *zo
 		c.add(line, field+": file", name, err.Error())
 		return nil
 	}
+	c.hashFile(name, text)
 	return &zoneFileText{text: text, origin: origin, loc: nil, path: path}
 }
 

@@ -2,7 +2,9 @@ package zones
 
 import (
 	"cmp"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -111,7 +113,9 @@ func Parse(name, dir string, text []byte, counters *Counters) (*Snapshot, error)
 		dir:      dir,
 		loc:      newLocator(string(text)),
 		counters: counters,
+		hash:     sha256.New(),
 	}
+	c.hashFile("", string(text))
 	var cfg fileConfig
 	md, err := toml.NewDecoder(strings.NewReader(string(text))).Decode(&cfg)
 	if err != nil {
@@ -138,6 +142,7 @@ func Parse(name, dir string, text []byte, counters *Counters) (*Snapshot, error)
 		return nil, err
 	}
 	snap.Loaded = time.Now()
+	snap.ConfigHash = hex.EncodeToString(c.hash.Sum(nil)[:8])
 	return snap, nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"github.com/miekg/dns"
 
@@ -50,7 +49,7 @@ func (c *compiler) node(z *Zone, n *Node, ns *nameSets, zpol policy) {
 		if len(ns.plain) > 0 {
 			set := c.mem.sets.new()
 			set.Type = ns.plain[0].rr.Header().Rrtype
-			set.Default = c.answer(z, owner, "default", ns.plain, pol, false)
+			set.Default = c.answer(z, owner, "default", ns.plain, pol, false, c.siteRows(-1, nil))
 			n.Sets = c.mem.setPtrs.take(1)
 			n.Sets[0] = set
 		} else if tb.where != 0 {
@@ -76,16 +75,20 @@ func (c *compiler) node(z *Zone, n *Node, ns *nameSets, zpol policy) {
 			c.addAt(rs[0], tb.wfield, owner, "%s records both in the zone and in the name's scopes; give them in one place", dns.TypeToString[t])
 			continue
 		}
-		n.Sets = append(n.Sets, &RRset{Type: t, Default: c.answer(z, owner, "default", rs, pol, false)})
+		n.Sets = append(n.Sets, &RRset{Type: t, Default: c.answer(z, owner, "default", rs, pol, false, c.siteRows(-1, nil))})
 	}
 	for t := range aware {
 		set := &RRset{Type: t, ByScope: make([]*Answer, len(c.scopeNames))}
+		own := make([]bool, len(c.scopeNames)) // scopes with a set of their own
+		for j, m := range scoped {
+			own[j] = len(m[t]) > 0
+		}
 		if rs := deflt[t]; len(rs) > 0 {
-			set.Default = c.answer(z, owner, "default", rs, pol, true)
+			set.Default = c.answer(z, owner, "default", rs, pol, true, c.siteRows(-1, own))
 		}
 		for j, m := range scoped {
 			if rs := m[t]; len(rs) > 0 {
-				set.ByScope[j] = c.answer(z, owner, c.scopeNames[j], rs, pol, true)
+				set.ByScope[j] = c.answer(z, owner, c.scopeNames[j], rs, pol, true, c.siteRows(j, nil))
 			}
 		}
 		for len(set.ByScope) > 0 && set.ByScope[len(set.ByScope)-1] == nil {
@@ -110,8 +113,9 @@ func sameType(rs []record) bool {
 }
 
 // answer compiles one answer set: deduplicated records, their ordering and
-// their counters.
-func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy, aware bool) *Answer {
+// their counters. rows is the FirstRow table of the sites whose clients get
+// the set (siteRows).
+func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy, aware bool, rows siteRowTable) *Answer {
 	rrs := c.mem.rrs.take(len(rs))[:0]
 	weights := c.weights[:0]
 	weighted := 0
@@ -159,10 +163,7 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 	*a = Answer{Scope: scope, RRs: rrs, Order: set, Wire: compileWire(rrs, &c.mem.wire)}
 	z.Records += len(rrs)
 	if counted(t) && (aware || len(rrs) > 1) {
-		a.First = make([]*atomic.Uint64, len(rrs))
-		for i, rr := range rrs {
-			a.First[i] = c.labeledCounter(&c.labeled.AnswersFirst, "answers_first", z.Origin, owner, scope, target(rr))
-		}
+		c.firstCounters(a, z.Origin, owner, scope, rows)
 	}
 	// A single record of a plain name has no order to count: leaving it out
 	// keeps a zone of many one-address names from adding two series a name.

@@ -20,6 +20,12 @@ type Snapshot struct {
 	Source string
 	// Loaded is when the snapshot was compiled.
 	Loaded time.Time
+	// ConfigHash identifies the configuration served: the first 16 hex
+	// digits of the SHA-256 of the config text and of each zone file it
+	// names (its name as written and its text), in config order. Replicas
+	// loading the same files have the same hash wherever the files lie
+	// (sitedns_config_info). Files a zone file $INCLUDEs are not in it.
+	ConfigHash string
 
 	// ClientSubnet says whether a valid EDNS Client Subnet option replaces the
 	// packet source as the client address ([server] client_subnet).
@@ -65,8 +71,12 @@ type Snapshot struct {
 // SnapshotCounters lists every counter this snapshot bumps, with its labels,
 // for the metrics collector. Names and targets not in the snapshot are absent.
 type SnapshotCounters struct {
-	// AnswersFirst: sitedns_answers_first_total{zone,name,scope,target}.
+	// AnswersFirst: sitedns_answers_first_total{zone,name,scope,target,site}.
 	AnswersFirst []LabeledCounter
+	// FirstShares: sitedns_answer_first_share_expected{zone,name,scope,target},
+	// each record's share of first answers as its set's ordering gives it
+	// to clients with no record in their network (ordering.Set.FirstShares).
+	FirstShares []LabeledValue
 	// Netmask: sitedns_netmask_matches_total{zone,name,result}.
 	Netmask []LabeledCounter
 	// Site[i]: sitedns_site_queries_total{site=SiteNames[i]}.
@@ -78,6 +88,13 @@ type SnapshotCounters struct {
 type LabeledCounter struct {
 	Labels []string
 	C      *atomic.Uint64
+}
+
+// LabeledValue is a value and its label values, in the order of the
+// metric's label names.
+type LabeledValue struct {
+	Labels []string
+	V      float64
 }
 
 // Zone is one authoritative zone.
@@ -167,11 +184,16 @@ type Answer struct {
 	RRs []dns.RR
 	// Order is the compiled ordering of RRs.
 	Order *ordering.Set
-	// First[i] counts how often RRs[i] was handed out first
-	// (sitedns_answers_first_total). Empty for sets whose first record picks
-	// nothing (a single record of a plain name, TXT, SOA…): counting them
-	// would only add series.
+	// First counts how often each record was handed out first, per client
+	// site (sitedns_answers_first_total): First[FirstRow[site]*len(RRs)+i]
+	// counts RRs[i] for clients of site; read it through FirstCounter.
+	// Only the sites whose clients get this set have a row. Empty for sets
+	// whose first record picks nothing (a single record of a plain name,
+	// TXT, SOA…): counting them would only add series.
 	First []*atomic.Uint64
+	// FirstRow[site] is site's row of First, or 0xFFFF for none. Shared
+	// between the sets that the same sites get.
+	FirstRow []uint16
 	// Local and RemoteOnly count netmask ordering outcomes
 	// (sitedns_netmask_matches_total). Nil unless the set holds A records
 	// and netmask ordering applies to it.

@@ -246,8 +246,30 @@ func TestSiteAwareSets(t *testing.T) {
 	if site != 0 || snap.SiteScope[site] != -1 {
 		t.Errorf("127.9.0.5: site %d scope %d, want unknown", site, snap.SiteScope[site])
 	}
-	if a := set.For(us); len(a.First) != 3 || a.Local == nil || a.RemoteOnly == nil {
-		t.Errorf("US set counters: %d first, local %v", len(a.First), a.Local)
+	if a := set.For(us); a.Local == nil || a.RemoteOnly == nil {
+		t.Errorf("US set counters: local %v remote_only %v", a.Local, a.RemoteOnly)
+	}
+	// First-answer counters: one per record for each site that gets the
+	// set, none for the others.
+	for i, name := range snap.SiteNames {
+		inUS := snap.SiteScope[i] == us
+		for _, tc := range []struct {
+			a    *Answer
+			gets bool
+		}{{set.For(us), inUS}, {set.For(-1), snap.SiteScope[i] < 0}} {
+			for r := range tc.a.RRs {
+				c := tc.a.FirstCounter(i, r)
+				if (c != nil) != tc.gets {
+					t.Errorf("%s set, site %s, record %d: counter %v, want one: %v", tc.a.Scope, name, r, c, tc.gets)
+				}
+			}
+			if c := tc.a.FirstCounter(i, len(tc.a.RRs)); c != nil {
+				t.Errorf("a counter past the records")
+			}
+		}
+	}
+	if c := set.For(us).FirstCounter(len(snap.SiteNames), 0); c != nil {
+		t.Errorf("a counter past the sites")
 	}
 }
 
@@ -260,18 +282,18 @@ func TestCountersSurviveReload(t *testing.T) {
 	b := mustLoad(t, testdata("good", "loopback.toml"), c)
 	fa := a.Lookup("affinityus.contoso.lab.", dns.TypeA).Set.Default.First
 	fb := b.Lookup("affinityus.contoso.lab.", dns.TypeA).Set.Default.First
-	if len(fa) != 3 || fa[0] != fb[0] || fa[2] != fb[2] {
-		t.Error("the same target got a new counter on reload")
+	if len(fa) != 3*len(a.SiteNames) || !slices.Equal(fa, fb) {
+		t.Errorf("the same target and site got a new counter on reload (%d counters)", len(fa))
 	}
 	if a.Counters.Site[2] != b.Counters.Site[2] {
 		t.Error("the same site got a new counter on reload")
 	}
 	for _, lc := range a.Counters.AnswersFirst {
-		if len(lc.Labels) != 4 || lc.C == nil {
+		if len(lc.Labels) != 5 || lc.C == nil {
 			t.Fatalf("answers_first %v", lc.Labels)
 		}
 	}
-	want := []string{"contoso.lab.", "affinityus.contoso.lab.", "default", "127.1.1.10"}
+	want := []string{"contoso.lab.", "affinityus.contoso.lab.", "default", "127.1.1.10", "US-Chicago"}
 	if !slices.ContainsFunc(a.Counters.AnswersFirst, func(lc LabeledCounter) bool { return slices.Equal(lc.Labels, want) }) {
 		t.Errorf("no answers_first counter %v", want)
 	}
