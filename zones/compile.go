@@ -216,6 +216,11 @@ func (c *compiler) compile(cfg *fileConfig) *Snapshot {
 		return cmp.Compare(dns.CountLabel(b.Origin), dns.CountLabel(a.Origin))
 	})
 
+	for _, z := range snap.Zones {
+		if z.DNSSEC != nil && (snap.ResignAt.IsZero() || z.DNSSEC.ResignAt.Before(snap.ResignAt)) {
+			snap.ResignAt = z.DNSSEC.ResignAt
+		}
+	}
 	snap.linkTargets(c.mem.wire.targeted)
 	c.mem.wire.targeted = nil
 
@@ -503,6 +508,9 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 	c.apex(z, blk, field)
 	c.validate(z, field)
 	c.entsAndWildcards(z)
+	if zc.DNSSEC != nil {
+		c.sign(z, zc.DNSSEC, c.loc.table(blk, "zone.dnssec", 0), field+": dnssec")
+	}
 	c.nodes, c.names, c.tmp = nil, nil, scratch{}
 	return z
 }

@@ -65,6 +65,16 @@ type zoneConfig struct {
 	Records  []string        `toml:"records"`
 	Ordering *orderingConfig `toml:"ordering"`
 	Name     []nameConfig    `toml:"name"`
+	DNSSEC   *dnssecConfig   `toml:"dnssec"`
+}
+
+// dnssecConfig is a [zone.dnssec] table: the zone is signed when it is
+// present (see signing.go).
+type dnssecConfig struct {
+	Keys              []string `toml:"keys"`
+	SignatureValidity *string  `toml:"signature_validity"`
+	Refresh           *string  `toml:"refresh"`
+	Denial            *string  `toml:"denial"`
 }
 
 // nameConfig is one [[zone.name]]: a name with its own ordering settings,

@@ -62,6 +62,11 @@ type Snapshot struct {
 	// Zones are the zones served, longest origin first.
 	Zones []*Zone
 
+	// ResignAt is when the snapshot's signatures must be made again: the
+	// earliest of its signed zones' Signing.ResignAt. Zero when no zone is
+	// signed. The server reloads the config then, which signs afresh.
+	ResignAt time.Time
+
 	// Counters are the per-target and per-site counters the metrics collector
 	// reads. They come from the Counters registry given to Compile, so the same
 	// label set keeps its counter across reloads.
@@ -122,6 +127,9 @@ type Zone struct {
 	// server's fast path; nil when it cannot be.
 	NegSOA *WireRR
 
+	// DNSSEC is how the zone is signed; nil for an unsigned zone.
+	DNSSEC *Signing
+
 	hasCuts bool // some node is a delegation: Lookup walks the ancestors
 }
 
@@ -135,6 +143,11 @@ type Node struct {
 	// Cut is true for a delegation point (NS below the apex): the server
 	// answers with a referral from here and everything below.
 	Cut bool
+
+	// Denial is the NSEC or NSEC3 record of the name, as each scope sees
+	// its types, with its signatures; nil in an unsigned zone and for
+	// names below a delegation (glue).
+	Denial *RRset
 
 	// names indexes what the config says about the name while its zone
 	// compiles (compiler.names); meaningless after. It fits in the
@@ -201,4 +214,9 @@ type Answer struct {
 	// Wire is RRs precompiled for the server's fast path; nil when some
 	// record cannot take it (the server then packs with miekg/dns).
 	Wire *Wire
+	// Sig holds the RRSIGs of RRs in a signed zone (as RRs, in key
+	// order, with their own Wire), made when the snapshot was compiled;
+	// nil in an unsigned zone and for what is not signed (a delegation's
+	// NS, glue).
+	Sig *Answer
 }

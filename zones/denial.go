@@ -1,0 +1,163 @@
+package zones
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/sitedns/sitedns/dnssec"
+)
+
+// Proof is the denial records an answer from a signed zone carries with
+// DO=1, as the client's scope sees them, each once: Sets[:N], each an
+// answer of one NSEC or NSEC3 record with its Sig. It is a value, filled
+// without allocating.
+type Proof struct {
+	Sets [3]*Answer
+	N    int
+}
+
+func (p *Proof) add(a *Answer) {
+	if a == nil || slices.Contains(p.Sets[:p.N], a) || p.N == len(p.Sets) {
+		return
+	}
+	p.Sets[p.N] = a
+	p.N++
+}
+
+// NXDomain fills p with the proof that qname (lower case, fully qualified,
+// in z, with no node) does not exist and that no wildcard could answer for
+// it, for scope j (-1: none): for NSEC3, the records matching the closest
+// encloser, covering the next closer name and covering the wildcard at the
+// closest encloser (RFC 5155 §7.2.2); for NSEC, the records covering qname
+// and that wildcard (RFC 4035 §3.1.3.2).
+func (z *Zone) NXDomain(p *Proof, qname string, j int) {
+	s := z.DNSSEC
+	if s == nil {
+		return
+	}
+	ce, nc := z.closestEncloser(qname)
+	if ce == nil {
+		return
+	}
+	if s.NSEC3 {
+		p.add(ce.Denial.For(j))
+		p.add(s.coverHash(nc, "", j))
+		p.add(s.coverHash(ce.Name, "*", j))
+		return
+	}
+	p.add(s.coverName(qname, "", j))
+	p.add(s.coverName(ce.Name, "*", j))
+}
+
+// NoData fills p with the proof that n, the node qname was answered from,
+// has no records of the type asked for scope j: n's own record (RFC 5155
+// §7.2.3, RFC 4035 §3.1.3.1). For n a wildcard that matched qname, the
+// proof also shows qname itself does not exist (RFC 5155 §7.2.5, RFC 4035
+// §3.1.3.4). A delegation's record without DS is the proof of an insecure
+// referral (RFC 5155 §7.2.7).
+func (z *Zone) NoData(p *Proof, qname string, n *Node, wildcard bool, j int) {
+	s := z.DNSSEC
+	if s == nil || n == nil || n.Denial == nil {
+		return
+	}
+	if wildcard {
+		z.Wildcard(p, qname, n, j)
+	}
+	p.add(n.Denial.For(j))
+}
+
+// Wildcard fills p with the proof that qname, answered from the wildcard
+// node w, does not exist itself: the record covering the next closer name
+// (NSEC3, RFC 5155 §7.2.6; the closest encloser is w's parent, which the
+// answer's RRSIG label count gives), or covering qname (NSEC).
+func (z *Zone) Wildcard(p *Proof, qname string, w *Node, j int) {
+	s := z.DNSSEC
+	if s == nil || w == nil {
+		return
+	}
+	ce := strings.TrimPrefix(w.Name, "*.")
+	if s.NSEC3 {
+		p.add(s.coverHash(nextCloser(qname, ce), "", j))
+		return
+	}
+	p.add(s.coverName(qname, "", j))
+}
+
+// closestEncloser returns the deepest existing ancestor of qname in z and
+// the next closer name, its child on the way to qname.
+func (z *Zone) closestEncloser(qname string) (ce *Node, nc string) {
+	prev := 0
+	for i := 0; i < len(qname); i++ {
+		if qname[i] != '.' || i == len(qname)-1 {
+			continue
+		}
+		if n := z.Nodes[qname[i+1:]]; n != nil {
+			return n, qname[prev:]
+		}
+		prev = i + 1
+	}
+	if n := z.Nodes["."]; n != nil && z.Origin == "." {
+		return n, qname[prev:]
+	}
+	return nil, ""
+}
+
+// nextCloser is the name below ce on the way to qname.
+func nextCloser(qname, ce string) string {
+	prev := 0
+	for i := 0; i < len(qname); i++ {
+		if qname[i] != '.' {
+			continue
+		}
+		if qname[i+1:] == ce || (ce == "." && i == len(qname)-1) {
+			return qname[prev:]
+		}
+		prev = i + 1
+	}
+	return qname
+}
+
+// coverHash is the NSEC3 record of scope j whose span holds the hash of
+// name (of "<label>.name" when label is set): the last one hashed below it,
+// or the last of the chain, whose span wraps round.
+func (s *Signing) coverHash(name, label string, j int) *Answer {
+	var h [dnssec.HashSize]byte
+	var ok bool
+	if label != "" {
+		h, ok = dnssec.ChildHash(label, name)
+	} else {
+		h, ok = dnssec.Hash(name)
+	}
+	if !ok || len(s.hashes) == 0 {
+		return nil
+	}
+	i, _ := slices.BinarySearchFunc(s.hashes, h, func(a, b [dnssec.HashSize]byte) int { return bytes.Compare(a[:], b[:]) })
+	i-- // the last below h
+	if i < 0 {
+		i = len(s.hashes) - 1
+	}
+	return s.chain[i].Denial.For(j)
+}
+
+// coverName is the NSEC record of scope j whose span holds name (or
+// "<label>.name"): the last one in canonical order below it, or the last
+// of the chain.
+func (s *Signing) coverName(name, label string, j int) *Answer {
+	var buf [512]byte
+	k, ok := dnssec.CanonicalKey(buf[:0], name)
+	if !ok || len(s.keys) == 0 {
+		return nil
+	}
+	if label != "" {
+		k = append(append(k, 0), label...)
+	}
+	key := unsafe.String(unsafe.SliceData(k), len(k))
+	i, _ := slices.BinarySearch(s.keys, key)
+	i--
+	if i < 0 {
+		i = len(s.keys) - 1
+	}
+	return s.chain[i].Denial.For(j)
+}
