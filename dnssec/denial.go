@@ -20,18 +20,7 @@ func Hash(name string) (h [HashSize]byte, ok bool) {
 	if err != nil {
 		return h, false
 	}
-	for i := 0; i < n; {
-		l := int(wire[i])
-		for j := i + 1; j <= i+l; j++ {
-			if c := wire[j]; c >= 'A' && c <= 'Z' {
-				wire[j] = c + 'a' - 'A'
-			}
-		}
-		i += l + 1
-		if l == 0 {
-			break
-		}
-	}
+	lowerWire(wire[:n])
 	return sha1.Sum(wire[:n]), true
 }
 
@@ -104,4 +93,38 @@ func CanonicalKey(dst []byte, name string) (key []byte, ok bool) {
 		}
 	}
 	return dst, true
+}
+
+// ChildHash is Hash("<label>." + parent) without building the name: the
+// hash of the wildcard "*.<parent>" for label "*". It allocates nothing.
+func ChildHash(label, parent string) (h [HashSize]byte, ok bool) {
+	var wire [256]byte
+	if len(label) == 0 || len(label) > 63 {
+		return h, false
+	}
+	wire[0] = byte(len(label))
+	copy(wire[1:], label)
+	off := 1 + len(label)
+	n, err := dns.PackDomainName(parent, wire[:], off, nil, false)
+	if err != nil {
+		return h, false
+	}
+	lowerWire(wire[:n])
+	return sha1.Sum(wire[:n]), true
+}
+
+// lowerWire lower-cases the labels of a wire-form name in place.
+func lowerWire(wire []byte) {
+	for i := 0; i < len(wire); {
+		l := int(wire[i])
+		if l == 0 {
+			return
+		}
+		for j := i + 1; j <= i+l && j < len(wire); j++ {
+			if c := wire[j]; c >= 'A' && c <= 'Z' {
+				wire[j] = c + 'a' - 'A'
+			}
+		}
+		i += l + 1
+	}
 }
