@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -143,5 +144,47 @@ func TestShutdownNonReadingClient(t *testing.T) {
 	}
 	if took > 2500*time.Millisecond {
 		t.Errorf("exited %v after SIGTERM, want within the 2s -shutdown-timeout", took)
+	}
+}
+
+// TestCheckOversize: sitedns check refuses a 256-octet owner and a
+// 10,000-record RRset, each with its file and line, and warns about an
+// RRset too large for a 512-octet UDP answer.
+func TestCheckOversize(t *testing.T) {
+	label := strings.Repeat("a", 63)
+	long := strings.Join([]string{label, label, label, strings.Repeat("b", 52)}, ".") // 256 octets in flood.lab.
+	var many strings.Builder
+	for i := 0; i < 10_000; i++ {
+		fmt.Fprintf(&many, "  \"many 300 IN A 127.%d.%d.%d\",\n", 10+i/65536, i/256%256, i%256)
+	}
+	head := "[[zone]]\norigin = \"flood.lab\"\nrecords = [\n  \"@ 3600 IN SOA ns1 hostmaster 1 3600 600 86400 300\",\n"
+	bad := head + "  \"" + long + " 300 IN A 127.1.1.1\",\n" + many.String() + "]\n"
+	dir := t.TempDir()
+	p := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(p, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(sitednsBin, "check", "-config", p).CombinedOutput()
+	t.Logf("sitedns check:\n%s", out)
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want 1", err)
+	}
+	for _, want := range []string{
+		p + ":5: zone \"flood.lab\": records[1]: \"" + long + " 300 IN A 127.1.1.1\": owner name of 256 octets, over the 255",
+		p + ":6: \"many.flood.lab.\": 10000 A records take 160032 octets in an answer, over the 65535 any DNS message holds",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+
+	p = floodConfig(t, "", 40, 0, "")
+	out, err = exec.Command(sitednsBin, "check", "-config", p).CombinedOutput()
+	t.Logf("sitedns check:\n%s", out)
+	if err != nil {
+		t.Errorf("exit: %v, want 0", err)
+	}
+	if want := "warning: " + p + ":11: \"wide.flood.lab.\": 40 A records take"; !strings.Contains(string(out), want) {
+		t.Errorf("output lacks %q", want)
 	}
 }

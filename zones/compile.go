@@ -27,6 +27,7 @@ type compiler struct {
 	loc      *locator
 	counters *Counters
 	errs     Errors
+	warns    Errors // problems that do not stop the config: Snapshot.Warnings
 
 	addrs   []netip.Addr // scratch for answer: NewSet keeps no reference
 	weights []int        // scratch for answer
@@ -468,6 +469,9 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 		return c.names[n.names]
 	}
 	addPlain := func(r record, field string) {
+		if !c.checkNames(r, field) {
+			return
+		}
 		owner := strings.ToLower(r.rr.Header().Name)
 		if !inZone(owner, origin) {
 			c.addAt(r, field, r.shown(), "owner %s is outside zone %s", r.rr.Header().Name, origin)
@@ -524,6 +528,10 @@ func (c *compiler) name(nc *nameConfig, blk span, origin, zfield string, zpol po
 	owner := ownerName(nc.Name, origin)
 	field := fmt.Sprintf("%s: name %q", zfield, nc.Name)
 	line := c.loc.value(blk, "name", nc.Name)
+	if p := nameProblem(owner); p != "" {
+		c.add(line, field, nc.Name, p)
+		return
+	}
 	if _, ok := dns.IsDomainName(owner); !ok {
 		c.add(line, field, nc.Name, "not a domain name")
 		return
@@ -560,6 +568,9 @@ func (c *compiler) name(nc *nameConfig, blk span, origin, zfield string, zpol po
 				continue
 			}
 			r := record{rr: rr, src: &recordSrc{file: c.file, text: s}, line: int32(l)}
+			if !c.checkNames(r, fmt.Sprintf("%s: records[%d]", sfield, i)) {
+				continue
+			}
 			if weights != nil {
 				if weights[i] < 1 {
 					c.addf(c.loc.key(sblk, "weights"), sfield+": weights", fmt.Sprint(weights[i]), "a weight must be at least 1")

@@ -141,6 +141,10 @@ func Parse(name, dir string, text []byte, counters *Counters) (*Snapshot, error)
 	if err := c.result(); err != nil {
 		return nil, err
 	}
+	if len(c.warns) > 0 {
+		snap.Warnings = append(Errors(nil), c.warns...)
+		sortErrors(snap.Warnings)
+	}
 	snap.Loaded = time.Now()
 	snap.ConfigHash = hex.EncodeToString(c.hash.Sum(nil)[:8])
 	return snap, nil

@@ -159,6 +159,7 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 			c.addAt(rs[0], "ordering", owner, "%v", err)
 		}
 	}
+	c.checkSize(owner, rrs, rs)
 	a := c.mem.answers.new()
 	*a = Answer{Scope: scope, RRs: rrs, Order: set, Wire: compileWire(rrs, &c.mem.wire)}
 	z.Records += len(rrs)

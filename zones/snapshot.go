@@ -26,6 +26,9 @@ type Snapshot struct {
 	// loading the same files have the same hash wherever the files lie
 	// (sitedns_config_info). Files a zone file $INCLUDEs are not in it.
 	ConfigHash string
+	// Warnings are problems that do not stop the config from serving (an
+	// RRset too large for a UDP answer without EDNS), in file order.
+	Warnings Errors
 
 	// ClientSubnet says whether a valid EDNS Client Subnet option replaces the
 	// packet source as the client address ([server] client_subnet).

@@ -35,6 +35,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintln(stdout, summary(*config, snap))
+	for _, w := range snap.Warnings {
+		fmt.Fprintln(stdout, "warning:", w)
+	}
 	for _, z := range snap.Zones {
 		if z.SOASynthesized {
 			fmt.Fprintf(stdout, "%s: zone %s has no SOA; serving %s\n", *config, z.Origin, z.SOA)
