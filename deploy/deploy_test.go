@@ -3,7 +3,8 @@
 // configuration at the repository root. The tests check what the artifacts
 // do, not only that they exist: the Kubernetes manifests are decoded strictly
 // into the real API types, the unit goes through systemd-analyze verify, and
-// the Dockerfile's build step is run.
+// make image's build step is run (e2e/image_test.go builds and runs the
+// image itself).
 //
 // The copies of the demo config (the ConfigMap and the packaged sample
 // config) are generated from testdata/config/good/contoso.toml:
@@ -295,7 +296,7 @@ func TestDocsPaths(t *testing.T) {
 			t.Errorf("docs/deploying.md names %s: %v", p, err)
 		}
 	}
-	for _, want := range []string{"deploy/systemd/sitedns.service", "deploy/docker/Dockerfile", "deploy/kubernetes"} {
+	for _, want := range []string{"deploy/systemd/sitedns.service", "deploy/docker/Containerfile", "deploy/kubernetes"} {
 		if !seen[want] {
 			t.Errorf("docs/deploying.md does not mention %s", want)
 		}

@@ -6,27 +6,28 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/yaml"
 )
 
-const dockerfile = "docker/Dockerfile"
+// containerfile is the one image definition; make image builds it and
+// e2e/image_test.go runs what it builds.
+const containerfile = "docker/Containerfile"
 
-// instruction is one Dockerfile instruction, continuation lines joined.
+// instruction is one Containerfile instruction, continuation lines joined.
 type instruction struct {
 	line int    // 1-based line where it starts
 	cmd  string // upper case: FROM, RUN, ...
 	args string
 }
 
-// stage is one FROM ... section of a Dockerfile.
+// stage is one FROM ... section of a Containerfile.
 type stage struct {
 	from   string // image reference, as written
 	name   string // AS name, or ""
@@ -34,17 +35,17 @@ type stage struct {
 	args   map[string]string // ARG defaults declared in the stage
 }
 
-type parsedDockerfile struct {
+type parsedContainerfile struct {
 	globalArgs map[string]string // ARGs before the first FROM
 	stages     []*stage
 }
 
-// parseDockerfile splits a Dockerfile into stages and instructions. It knows
-// what this repository's Dockerfile uses: comments, backslash continuations,
+// parseContainerfile splits a Containerfile into stages and instructions. It knows
+// what this repository's Containerfile uses: comments, backslash continuations,
 // ARG defaults, FROM ... AS name.
-func parseDockerfile(t *testing.T, src string) *parsedDockerfile {
+func parseContainerfile(t *testing.T, src string) *parsedContainerfile {
 	t.Helper()
-	p := &parsedDockerfile{globalArgs: map[string]string{}}
+	p := &parsedContainerfile{globalArgs: map[string]string{}}
 	lines := strings.Split(src, "\n")
 	for i := 0; i < len(lines); i++ {
 		start := i + 1
@@ -72,7 +73,7 @@ func parseDockerfile(t *testing.T, src string) *parsedDockerfile {
 				f = f[1:]
 			}
 			if len(f) == 0 {
-				t.Fatalf("%s:%d: FROM without an image", dockerfile, start)
+				t.Fatalf("%s:%d: FROM without an image", containerfile, start)
 			}
 			st.from = f[0]
 			if len(f) == 3 && strings.EqualFold(f[1], "AS") {
@@ -92,7 +93,7 @@ func parseDockerfile(t *testing.T, src string) *parsedDockerfile {
 		}
 		if len(p.stages) == 0 {
 			if in.cmd != "ARG" {
-				t.Fatalf("%s:%d: %s before the first FROM", dockerfile, start, in.cmd)
+				t.Fatalf("%s:%d: %s before the first FROM", containerfile, start, in.cmd)
 			}
 			continue
 		}
@@ -100,7 +101,7 @@ func parseDockerfile(t *testing.T, src string) *parsedDockerfile {
 		st.instrs = append(st.instrs, in)
 	}
 	if len(p.stages) == 0 {
-		t.Fatalf("%s: no FROM", dockerfile)
+		t.Fatalf("%s: no FROM", containerfile)
 	}
 	return p
 }
@@ -117,7 +118,7 @@ func (s *stage) all(cmd string) []instruction {
 
 // shellSplit splits a POSIX shell command line into simple commands (at &&,
 // ||, ;, |) of words, removing quotes and expanding $NAME and ${NAME} from
-// vars. It covers the quoting the Dockerfile uses; anything else is an error.
+// vars. It covers the quoting the deployment files use; anything else is an error.
 func shellSplit(s string, vars map[string]string) ([][]string, error) {
 	var (
 		cmds   [][]string
@@ -239,188 +240,6 @@ func shellSplit(s string, vars map[string]string) ([][]string, error) {
 	return cmds, nil
 }
 
-// goBuild is the "go build" step of the Dockerfile, as the shell would run it.
-type goBuild struct {
-	line   int
-	env    []string // NAME=value set on the command or by ENV
-	flags  []string // everything between "build" and the package
-	output string   // the -o value
-	pkg    string
-}
-
-// dockerGoBuild finds the RUN ... go build step of the build stage and
-// resolves it with vars standing for the build arguments.
-func dockerGoBuild(t *testing.T, df *parsedDockerfile, vars map[string]string) (*stage, goBuild) {
-	t.Helper()
-	var found []goBuild
-	var where *stage
-	for _, st := range df.stages {
-		env := map[string]string{}
-		for _, in := range st.instrs {
-			if in.cmd == "ENV" {
-				for _, kv := range strings.Fields(in.args) {
-					if k, v, ok := strings.Cut(kv, "="); ok {
-						env[k] = v
-					}
-				}
-			}
-			if in.cmd != "RUN" || !strings.Contains(in.args, "go build") {
-				continue
-			}
-			cmdline := in.args
-			for strings.HasPrefix(cmdline, "--") { // RUN --mount=... options
-				_, cmdline, _ = strings.Cut(cmdline, " ")
-				cmdline = strings.TrimSpace(cmdline)
-			}
-			cmds, err := shellSplit(cmdline, vars)
-			if err != nil {
-				t.Fatalf("%s:%d: %v", dockerfile, in.line, err)
-			}
-			for _, words := range cmds {
-				gb := goBuild{line: in.line}
-				for k, v := range env {
-					gb.env = append(gb.env, k+"="+v)
-				}
-				for len(words) > 0 && regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`).MatchString(words[0]) {
-					gb.env = append(gb.env, words[0])
-					words = words[1:]
-				}
-				if len(words) < 2 || words[0] != "go" || words[1] != "build" {
-					continue
-				}
-				rest := words[2:]
-				if len(rest) == 0 || strings.HasPrefix(rest[len(rest)-1], "-") {
-					t.Fatalf("%s:%d: go build names no package", dockerfile, in.line)
-				}
-				gb.pkg = rest[len(rest)-1]
-				gb.flags = rest[:len(rest)-1]
-				for i, f := range gb.flags {
-					if f == "-o" && i+1 < len(gb.flags) {
-						gb.output = gb.flags[i+1]
-					} else if v, ok := strings.CutPrefix(f, "-o="); ok {
-						gb.output = v
-					}
-				}
-				found = append(found, gb)
-				where = st
-			}
-		}
-	}
-	if len(found) != 1 {
-		t.Fatalf("%s: %d go build commands, want exactly 1", dockerfile, len(found))
-	}
-	return where, found[0]
-}
-
-func envValue(env []string, name string) (string, bool) {
-	v, ok := "", false
-	for _, kv := range env {
-		if k, val, _ := strings.Cut(kv, "="); k == name {
-			v, ok = val, true
-		}
-	}
-	return v, ok
-}
-
-// TestDockerfileBuild runs the Dockerfile's go build step here, with the same
-// environment, flags and target, and checks that the binary is static and
-// reports the version passed in.
-func TestDockerfileBuild(t *testing.T) {
-	df := parseDockerfile(t, string(readFile(t, dockerfile)))
-	const version, revision = "v0.0.0-dockertest", "0123456789abcdef"
-	vars := map[string]string{}
-	for _, st := range df.stages {
-		for k, v := range st.args {
-			vars[k] = v
-		}
-	}
-	vars["VERSION"], vars["REVISION"] = version, revision
-	vars["TARGETOS"], vars["TARGETARCH"] = runtime.GOOS, runtime.GOARCH
-	build, gb := dockerGoBuild(t, df, vars)
-
-	if v, _ := envValue(gb.env, "CGO_ENABLED"); v != "0" {
-		t.Errorf("%s:%d: go build without CGO_ENABLED=0 (env %q)", dockerfile, gb.line, gb.env)
-	}
-	if gb.pkg != "./cmd/sitedns" {
-		t.Errorf("%s:%d: go build %s, want ./cmd/sitedns", dockerfile, gb.line, gb.pkg)
-	}
-	if !slices.Contains(gb.flags, "-trimpath") {
-		t.Errorf("%s:%d: go build without -trimpath", dockerfile, gb.line)
-	}
-	ldflags := ""
-	for i, f := range gb.flags {
-		if f == "-ldflags" && i+1 < len(gb.flags) {
-			ldflags = gb.flags[i+1]
-		} else if v, ok := strings.CutPrefix(f, "-ldflags="); ok {
-			ldflags = v
-		}
-	}
-	for _, want := range []string{"-X main.version=" + version, "-X main.revision=" + revision} {
-		if !strings.Contains(ldflags, want) {
-			t.Errorf("%s:%d: -ldflags %q lacks %q", dockerfile, gb.line, ldflags, want)
-		}
-	}
-	if gb.output == "" {
-		t.Fatalf("%s:%d: go build without -o", dockerfile, gb.line)
-	}
-
-	// Run it, writing to a temporary directory instead of the image's path.
-	bin := filepath.Join(tmpRoot, "docker", "sitedns")
-	args := []string{"build"}
-	for i := 0; i < len(gb.flags); i++ {
-		switch f := gb.flags[i]; {
-		case f == "-o":
-			i++
-			args = append(args, "-o", bin)
-		case strings.HasPrefix(f, "-o="):
-			args = append(args, "-o", bin)
-		default:
-			args = append(args, f)
-		}
-	}
-	args = append(args, gb.pkg)
-	cmd := exec.Command("go", args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), gb.env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s:%d: %s go %s: %v\n%s", dockerfile, gb.line, strings.Join(gb.env, " "), strings.Join(args, " "), err, out)
-	}
-	checkStatic(t, bin)
-	out, err := exec.Command(bin, "version").CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s version: %v\n%s", bin, err, out)
-	}
-	if !strings.Contains(string(out), version) || !strings.Contains(string(out), revision) {
-		t.Errorf("sitedns version = %q, want it to name %s and %s", strings.TrimSpace(string(out)), version, revision)
-	}
-
-	// The image gets that binary, with the capability to bind port 53.
-	setcap := false
-	for _, in := range build.all("RUN") {
-		if cmds, err := shellSplit(in.args, vars); err == nil {
-			for _, w := range cmds {
-				if len(w) == 3 && w[0] == "setcap" && w[1] == "cap_net_bind_service=+ep" && w[2] == gb.output {
-					setcap = true
-				}
-			}
-		}
-	}
-	if !setcap {
-		t.Errorf("%s: no \"setcap cap_net_bind_service=+ep %s\" in the build stage: as user 65532 under Kubernetes the binary could not bind port 53", dockerfile, gb.output)
-	}
-	final := df.stages[len(df.stages)-1]
-	copied := false
-	for _, in := range final.all("COPY") {
-		f := strings.Fields(in.args)
-		if len(f) == 3 && f[0] == "--from="+build.name && f[1] == gb.output && f[2] == "/sitedns" {
-			copied = true
-		}
-	}
-	if !copied {
-		t.Errorf("%s: the final stage does not COPY --from=%s %s /sitedns", dockerfile, build.name, gb.output)
-	}
-}
-
 // checkStatic fails unless the ELF file at path is statically linked: no
 // program interpreter and no shared libraries needed.
 func checkStatic(t *testing.T, path string) {
@@ -444,199 +263,7 @@ func checkStatic(t *testing.T, path string) {
 	}
 }
 
-// TestDockerfileImage checks the runtime stage: distroless static, numeric
-// non-root user, the ports, an entrypoint and a command the binary accepts.
-func TestDockerfileImage(t *testing.T) {
-	df := parseDockerfile(t, string(readFile(t, dockerfile)))
-
-	goMod := string(readFile(t, "../go.mod"))
-	m := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(goMod)
-	if m == nil {
-		t.Fatal("go.mod: no go directive")
-	}
-	first := df.stages[0]
-	goVersion := df.globalArgs["GO_VERSION"]
-	from := strings.ReplaceAll(first.from, "${GO_VERSION}", goVersion)
-	if !strings.HasPrefix(from, "golang:"+m[1]) {
-		t.Errorf("build stage FROM %s (GO_VERSION=%q), want golang:%s like go.mod", first.from, goVersion, m[1])
-	}
-
-	final := df.stages[len(df.stages)-1]
-	if !strings.HasPrefix(final.from, "gcr.io/distroless/static") {
-		t.Errorf("final stage FROM %s, want gcr.io/distroless/static-*", final.from)
-	}
-	users := final.all("USER")
-	if len(users) != 1 || !regexp.MustCompile(`^65532(:65532)?$`).MatchString(users[0].args) {
-		t.Errorf("final stage USER %v, want the numeric 65532:65532 (runAsNonRoot needs a numeric user)", users)
-	}
-
-	exposed := map[string]bool{}
-	for _, in := range final.all("EXPOSE") {
-		for _, p := range strings.Fields(in.args) {
-			if !strings.Contains(p, "/") {
-				p += "/tcp"
-			}
-			exposed[p] = true
-		}
-	}
-	for _, want := range []string{"53/udp", "53/tcp", "9153/tcp"} {
-		if !exposed[want] {
-			t.Errorf("EXPOSE lacks %s", want)
-		}
-	}
-
-	jsonForm := func(cmd string) []string {
-		ins := final.all(cmd)
-		if len(ins) != 1 {
-			t.Fatalf("final stage: %d %s, want 1", len(ins), cmd)
-		}
-		var v []string
-		if err := json.Unmarshal([]byte(ins[0].args), &v); err != nil {
-			t.Fatalf("%s:%d: %s %s: want the JSON (exec) form: %v", dockerfile, ins[0].line, cmd, ins[0].args, err)
-		}
-		return v
-	}
-	if ep := jsonForm("ENTRYPOINT"); !slices.Equal(ep, []string{"/sitedns"}) {
-		t.Errorf("ENTRYPOINT %q, want [\"/sitedns\"]", ep)
-	}
-	cmd := jsonForm("CMD")
-	if len(cmd) == 0 || cmd[0] != "serve" {
-		t.Fatalf("CMD %q, want serve ...", cmd)
-	}
-	sa := parseServeArgs(t, dockerfile+" CMD", cmd[1:])
-	checkServeFlags(t, dockerfile+" CMD", sa)
-	if l := sa.values["listen"]; len(l) == 0 {
-		t.Error("CMD has no -listen: the server would bind its loopback default")
-	}
-	for _, l := range sa.values["listen"] {
-		if portOf(t, l) != 53 || strings.HasPrefix(l, "127.") {
-			t.Errorf("CMD -listen %q, want port 53 on every address", l)
-		}
-	}
-	if ml := sa.last("metrics-listen"); portOf(t, ml) != 9153 || strings.HasPrefix(ml, "127.") {
-		t.Errorf("CMD -metrics-listen %q, want :9153", ml)
-	}
-}
-
-// TestDockerignore checks that the Dockerfile's ignore file keeps every
-// file the build needs: the sources (and embedded files) of every package
-// sitedns is built from, go.mod and go.sum.
-func TestDockerignore(t *testing.T) {
-	var patterns []string
-	for _, line := range strings.Split(string(readFile(t, dockerfile+".dockerignore")), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if strings.HasPrefix(line, "!") {
-			t.Fatalf("%s.dockerignore: exceptions (!%s) are not checked here", dockerfile, line[1:])
-		}
-		patterns = append(patterns, path.Clean(strings.TrimPrefix(line, "/")))
-	}
-	need := []string{"go.mod", "go.sum"}
-	cmd := exec.Command("go", "list", "-e", "-deps", "-f",
-		`{{if not .Standard}}{{range .GoFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{range .EmbedFiles}}{{$.Dir}}/{{.}}{{"\n"}}{{end}}{{end}}`,
-		"./cmd/sitedns")
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range strings.Fields(string(out)) {
-		if rel, err := filepath.Rel(abs, f); err == nil && !strings.HasPrefix(rel, "..") {
-			need = append(need, filepath.ToSlash(rel))
-		}
-	}
-	if !slices.Contains(need, "cmd/sitedns/main.go") {
-		t.Fatalf("go list found no cmd/sitedns/main.go in %q", need)
-	}
-	for _, f := range need {
-		// Docker excludes a path when a pattern matches it or a parent.
-		for p := f; p != "."; p = path.Dir(p) {
-			for _, pat := range patterns {
-				if ok, _ := path.Match(pat, p); ok {
-					t.Errorf("%s.dockerignore: %q excludes %s, which the build needs", dockerfile, pat, f)
-				}
-			}
-		}
-	}
-}
-
-// TestComposeUsesDockerfile checks that deploy/docker-compose.yml, when
-// there is one, builds sitedns from deploy/docker/Dockerfile with the
-// repository root as the context (the Dockerfile copies go.mod from there).
-func TestComposeUsesDockerfile(t *testing.T) {
-	var file string
-	for _, f := range []string{"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"} {
-		if _, err := os.Stat(f); err == nil {
-			file = f
-			break
-		}
-	}
-	if file == "" {
-		t.Skip("no deploy/docker-compose.yml")
-	}
-	var compose struct {
-		Services map[string]struct {
-			Build json.RawMessage `json:"build"`
-		} `json:"services"`
-	}
-	if err := yaml.Unmarshal(readFile(t, file), &compose); err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
-	uses := 0
-	for name, svc := range compose.Services {
-		if len(svc.Build) == 0 || string(svc.Build) == "null" {
-			continue
-		}
-		context, df := ".", "Dockerfile"
-		var short string
-		if err := json.Unmarshal(svc.Build, &short); err == nil {
-			context = short
-		} else {
-			var long struct {
-				Context    string `json:"context"`
-				Dockerfile string `json:"dockerfile"`
-			}
-			if err := json.Unmarshal(svc.Build, &long); err != nil {
-				t.Errorf("%s: service %s: build: %v", file, name, err)
-				continue
-			}
-			if long.Context != "" {
-				context = long.Context
-			}
-			if long.Dockerfile != "" {
-				df = long.Dockerfile
-			}
-		}
-		// Paths in a compose file are relative to its directory (deploy/);
-		// dockerfile is relative to the context.
-		ctxDir := path.Join("deploy", context)
-		dfPath := path.Join(ctxDir, df)
-		if path.IsAbs(df) {
-			dfPath = df
-		}
-		if !strings.HasPrefix(dfPath, "deploy/docker/") && !strings.HasSuffix(df, "docker/Dockerfile") {
-			continue // some other image
-		}
-		uses++
-		if dfPath != "deploy/docker/Dockerfile" {
-			t.Errorf("%s: service %s: dockerfile resolves to %s, want deploy/docker/Dockerfile", file, name, dfPath)
-		}
-		if path.Clean(ctxDir) != "." {
-			t.Errorf("%s: service %s: context resolves to %s, want the repository root (context: ..)", file, name, ctxDir)
-		}
-	}
-	if uses == 0 {
-		t.Errorf("%s: no service builds deploy/docker/Dockerfile", file)
-	}
-}
-
-// TestShellSplit pins the small shell parser the Dockerfile tests rely on.
+// TestShellSplit pins the small shell parser the deployment tests rely on.
 func TestShellSplit(t *testing.T) {
 	got, err := shellSplit(`A=1 go build -ldflags "-X m.v=${V} -X 'm.r=$R'" -o /out/x ./cmd/x && setcap 'x=+ep' /out/x`,
 		map[string]string{"V": "1.2", "R": "abc"})
@@ -655,5 +282,321 @@ func TestShellSplit(t *testing.T) {
 	}
 	if _, err := shellSplit(`echo "open`, nil); err == nil {
 		t.Error("an unclosed quote was accepted")
+	}
+}
+
+// makeImage is what "make image" would run, from make -n with vars set.
+type makeImage struct {
+	goBuild string            // the go build command line
+	setcap  []string          // the setcap command, split
+	files   map[string]string // context file name -> where make copies it from ("" for the binary)
+}
+
+// dryRunImage runs "make -n image" with a fixed engine and context and
+// collects the commands that fill the build context.
+func dryRunImage(t *testing.T, ctx string, vars ...string) makeImage {
+	t.Helper()
+	args := append([]string{"-n", "-C", root, "image", "ENGINE=podman", "IMAGE_CONTEXT=" + ctx}, vars...)
+	out, err := exec.Command("make", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("make %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	mi := makeImage{files: map[string]string{}}
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
+		cmds, err := shellSplit(line, map[string]string{})
+		if err != nil || len(cmds) != 1 {
+			continue // the engine's build and the size line
+		}
+		w := cmds[0]
+		switch {
+		case strings.Contains(line, "go build"):
+			if mi.goBuild != "" {
+				t.Fatalf("make image runs go build twice:\n%s", out)
+			}
+			mi.goBuild = line
+			for i, a := range w {
+				if a == "-o" && i+1 < len(w) && filepath.Dir(w[i+1]) == ctx {
+					mi.files[filepath.Base(w[i+1])] = ""
+				}
+			}
+		case w[0] == "setcap":
+			mi.setcap = w
+		case w[0] == "cp" && len(w) >= 3:
+			dst := w[len(w)-1]
+			if strings.HasSuffix(dst, "/") {
+				for _, src := range w[1 : len(w)-1] {
+					mi.files[filepath.Base(src)] = src
+				}
+			} else if len(w) == 3 {
+				mi.files[filepath.Base(dst)] = w[1]
+			}
+		}
+	}
+	if mi.goBuild == "" {
+		t.Fatalf("make -n image runs no go build:\n%s", out)
+	}
+	return mi
+}
+
+// TestMakeImageBuild runs make image's go build step here, into a temporary
+// context, and checks that the binary is static and carries the version; and
+// that make fills the context with exactly the files the Containerfile
+// copies, the binary with its capability.
+func TestMakeImageBuild(t *testing.T) {
+	need(t, "make")
+	const version, revision = "v0.0.0-imagetest", "0123456789abcdef"
+	ctx := filepath.Join(tmpRoot, "image")
+	mi := dryRunImage(t, ctx, "VERSION="+version, "REVISION="+revision)
+
+	for _, want := range []string{"CGO_ENABLED=0 ", "-trimpath", "./cmd/sitedns"} {
+		if !strings.Contains(mi.goBuild, want) {
+			t.Errorf("make image: %q lacks %q", mi.goBuild, want)
+		}
+	}
+	if err := os.MkdirAll(ctx, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-c", mi.goBuild)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", mi.goBuild, err, out)
+	}
+	bin := filepath.Join(ctx, "sitedns")
+	checkStatic(t, bin)
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s version: %v\n%s", bin, err, out)
+	}
+	if !strings.Contains(string(out), version) || !strings.Contains(string(out), revision) {
+		t.Errorf("sitedns version = %q, want it to name %s and %s", strings.TrimSpace(string(out)), version, revision)
+	}
+	if !slices.Equal(mi.setcap, []string{"setcap", "cap_net_bind_service=+ep", bin}) {
+		t.Errorf("make image: setcap step %q, want setcap cap_net_bind_service=+ep %s: as 65532 under Kubernetes the binary could not bind port 53", mi.setcap, bin)
+	}
+
+	df := parseContainerfile(t, string(readFile(t, containerfile)))
+	copied := map[string]bool{}
+	for _, in := range df.stages[len(df.stages)-1].all("COPY") {
+		f := strings.Fields(in.args)
+		for _, src := range f[:len(f)-1] {
+			copied[src] = true
+		}
+	}
+	for name := range copied {
+		if _, ok := mi.files[name]; !ok {
+			t.Errorf("%s copies %s, which make image does not put in the context", containerfile, name)
+		}
+	}
+	for name, from := range mi.files {
+		if !copied[name] {
+			t.Errorf("make image puts %s (from %q) in the context; %s does not copy it", name, from, containerfile)
+		}
+		if from != "" && !strings.HasPrefix(from, "/") {
+			if _, err := os.Stat(filepath.Join(root, from)); err != nil {
+				t.Errorf("make image copies %s: %v", from, err)
+			}
+		}
+	}
+	// The CA bundle's origin is named in the Containerfile.
+	src := string(readFile(t, containerfile))
+	if ca := mi.files["ca-certificates.crt"]; ca == "" || !strings.Contains(src, ca) || !strings.Contains(src, "ca-certificates") {
+		t.Errorf("make image copies the CA bundle from %q; %s must name that file and its Debian package", ca, containerfile)
+	}
+}
+
+// TestContainerfile checks the image definition: no base image and no shell,
+// the numeric non-root user with passwd and group entries, the OCI labels,
+// the ports, and a default command that serves the config where the
+// Kubernetes manifests mount it.
+func TestContainerfile(t *testing.T) {
+	df := parseContainerfile(t, string(readFile(t, containerfile)))
+	if len(df.stages) != 1 || df.stages[0].from != "scratch" {
+		t.Fatalf("%s: want one stage FROM scratch (no registry to pull a base from), got %d starting FROM %s", containerfile, len(df.stages), df.stages[0].from)
+	}
+	st := df.stages[0]
+	if runs := st.all("RUN"); len(runs) > 0 {
+		t.Errorf("%s:%d: RUN in an image without a shell", containerfile, runs[0].line)
+	}
+	users := st.all("USER")
+	if len(users) != 1 || users[0].args != "65532:65532" {
+		t.Errorf("USER %v, want the numeric 65532:65532 (runAsNonRoot needs a numeric user)", users)
+	}
+	for file, want := range map[string]string{
+		"docker/passwd": "nonroot:x:65532:65532:",
+		"docker/group":  "nonroot:x:65532:",
+	} {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want)).Match(readFile(t, file)) {
+			t.Errorf("%s has no line starting %q", file, want)
+		}
+	}
+
+	labels := map[string]string{}
+	for _, in := range st.all("LABEL") {
+		words, err := shellSplit(in.args, map[string]string{"VERSION": "$VERSION", "REVISION": "$REVISION"})
+		if err != nil || len(words) != 1 {
+			t.Fatalf("%s:%d: LABEL %s: %v", containerfile, in.line, in.args, err)
+		}
+		for _, kv := range words[0] {
+			k, v, _ := strings.Cut(kv, "=")
+			labels[k] = v
+		}
+	}
+	for k, want := range map[string]string{
+		"org.opencontainers.image.source":   "https://github.com/sitedns/sitedns",
+		"org.opencontainers.image.version":  "$VERSION",
+		"org.opencontainers.image.revision": "$REVISION",
+	} {
+		if labels[k] != want {
+			t.Errorf("LABEL %s=%q, want %q", k, labels[k], want)
+		}
+	}
+	for _, arg := range []string{"VERSION", "REVISION"} {
+		if _, ok := st.args[arg]; !ok {
+			t.Errorf("%s: no ARG %s for the label (make image passes --build-arg %s)", containerfile, arg, arg)
+		}
+	}
+
+	exposed := map[string]bool{}
+	for _, in := range st.all("EXPOSE") {
+		for _, p := range strings.Fields(in.args) {
+			exposed[p] = true
+		}
+	}
+	for _, want := range []string{"53/udp", "53/tcp", "9153/tcp"} {
+		if !exposed[want] {
+			t.Errorf("EXPOSE lacks %s", want)
+		}
+	}
+
+	if ep := jsonForm(t, st, "ENTRYPOINT"); !slices.Equal(ep, []string{"/sitedns"}) {
+		t.Errorf("ENTRYPOINT %q, want [\"/sitedns\"]", ep)
+	}
+	cmd := jsonForm(t, st, "CMD")
+	if len(cmd) == 0 || cmd[0] != "serve" {
+		t.Fatalf("CMD %q, want serve ...", cmd)
+	}
+	sa := parseServeArgs(t, containerfile+" CMD", cmd[1:])
+	checkServeFlags(t, containerfile+" CMD", sa)
+	if got, want := sa.last("config"), k8sConfigPath(t); got != want {
+		t.Errorf("CMD -config %q, want %q, where the Deployment mounts the ConfigMap", got, want)
+	}
+	if l := sa.values["listen"]; len(l) == 0 {
+		t.Error("CMD has no -listen: the server would bind its loopback default")
+	}
+	for _, l := range sa.values["listen"] {
+		if portOf(t, l) != 53 || strings.HasPrefix(l, "127.") {
+			t.Errorf("CMD -listen %q, want port 53 on every address", l)
+		}
+	}
+	if ml := sa.last("metrics-listen"); portOf(t, ml) != 9153 || strings.HasPrefix(ml, "127.") {
+		t.Errorf("CMD -metrics-listen %q, want :9153", ml)
+	}
+}
+
+// jsonForm returns the exec (JSON) form of the stage's only cmd instruction.
+func jsonForm(t *testing.T, st *stage, cmd string) []string {
+	t.Helper()
+	ins := st.all(cmd)
+	if len(ins) != 1 {
+		t.Fatalf("%s: %d %s, want 1", containerfile, len(ins), cmd)
+	}
+	var v []string
+	if err := json.Unmarshal([]byte(ins[0].args), &v); err != nil {
+		t.Fatalf("%s:%d: %s %s: want the JSON (exec) form: %v", containerfile, ins[0].line, cmd, ins[0].args, err)
+	}
+	return v
+}
+
+// k8sConfigPath is the path of the config file inside the sitedns pods: the
+// ConfigMap volume's mount point and the key the config is stored under.
+func k8sConfigPath(t *testing.T) string {
+	t.Helper()
+	d := decodeFile[*appsv1.Deployment](t, filepath.Join(k8sDir, "deployment.yaml"))
+	for _, m := range d.Spec.Template.Spec.Containers[0].VolumeMounts {
+		for _, v := range d.Spec.Template.Spec.Volumes {
+			if v.Name == m.Name && v.ConfigMap != nil && v.ConfigMap.Name == configMapName {
+				return filepath.Join(m.MountPath, configKey)
+			}
+		}
+	}
+	t.Fatalf("%s/deployment.yaml: no volume mount of the ConfigMap %s", k8sDir, configMapName)
+	return ""
+}
+
+// TestImageNames checks that make image, the Kubernetes manifests (after
+// kustomize's images rewrite) and deploy/docker-compose.yml name the same
+// image and tag, and that compose mounts its config where the image looks.
+func TestImageNames(t *testing.T) {
+	mk := string(readFile(t, "../Makefile"))
+	def := func(name string) string {
+		m := regexp.MustCompile(`(?m)^` + name + `\s*\?=\s*(\S+)\s*$`).FindStringSubmatch(mk)
+		if m == nil {
+			t.Fatalf("Makefile: no %s ?= default", name)
+		}
+		return m[1]
+	}
+	want := def("IMAGE_REPO") + ":" + def("IMAGE_TAG")
+
+	d := decodeFile[*appsv1.Deployment](t, filepath.Join(k8sDir, "deployment.yaml"))
+	k8sImage := d.Spec.Template.Spec.Containers[0].Image
+	repo, tag, _ := strings.Cut(k8sImage, ":")
+	var k kustomization
+	if err := yaml.UnmarshalStrict(stripComments(readFile(t, filepath.Join(k8sDir, "kustomization.yaml"))), &k); err != nil {
+		t.Fatalf("%s/kustomization.yaml: %v", k8sDir, err)
+	}
+	for _, img := range k.Images {
+		if img.Name == repo {
+			if img.NewName != "" {
+				repo = img.NewName
+			}
+			if img.NewTag != "" {
+				tag = img.NewTag
+			}
+		}
+	}
+	if got := repo + ":" + tag; got != want {
+		t.Errorf("the Deployment runs %s (after kustomization.yaml), make image builds %s", got, want)
+	}
+	if k8sImage != want {
+		t.Errorf("deployment.yaml names %s, make image builds %s", k8sImage, want)
+	}
+
+	var compose struct {
+		Services map[string]struct {
+			Image   string          `json:"image"`
+			Build   json.RawMessage `json:"build"`
+			Volumes []string        `json:"volumes"`
+		} `json:"services"`
+	}
+	if err := yaml.Unmarshal(readFile(t, "docker-compose.yml"), &compose); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	svc, ok := compose.Services["sitedns"]
+	if !ok {
+		t.Fatal("docker-compose.yml: no service sitedns")
+	}
+	if svc.Image != want {
+		t.Errorf("docker-compose.yml: service sitedns image %q, make image builds %s", svc.Image, want)
+	}
+	if len(svc.Build) > 0 && string(svc.Build) != "null" {
+		t.Errorf("docker-compose.yml: service sitedns has a build section; the image comes from make image")
+	}
+	cfg := k8sConfigPath(t)
+	mounted := false
+	for _, v := range svc.Volumes {
+		parts := strings.Split(v, ":")
+		if len(parts) >= 2 && parts[1] == cfg {
+			mounted = true
+			if _, err := os.Stat(parts[0]); err != nil {
+				t.Errorf("docker-compose.yml mounts %s: %v", parts[0], err)
+			}
+			if len(parts) < 3 || parts[2] != "ro" {
+				t.Errorf("docker-compose.yml mounts %s read-write; want :ro", v)
+			}
+		}
+	}
+	if !mounted {
+		t.Errorf("docker-compose.yml: service sitedns mounts nothing at %s, which the image's default command serves", cfg)
 	}
 }

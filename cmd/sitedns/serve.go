@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -146,6 +148,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	snap, err := ld.load()
 	if err != nil {
+		if _, statErr := os.Stat(f.config); f.config != "" && errors.Is(statErr, fs.ErrNotExist) {
+			fmt.Fprintf(stderr, "sitedns: no config file at %s: mount one there (in a container: -v DIR:%s:ro with DIR holding %s; on Kubernetes the ConfigMap sitedns-config), write one with \"sitedns scaffold\" or \"sitedns demo\", or leave out -config for the demo lab\n",
+				f.config, filepath.Dir(f.config), filepath.Base(f.config))
+			return 1
+		}
 		var list zones.Errors
 		if errors.As(err, &list) {
 			for _, e := range list {

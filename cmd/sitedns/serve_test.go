@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -48,6 +51,23 @@ func TestBlockingProcs(t *testing.T) {
 	} {
 		if got := blockingProcs(c.cur, c.workers); got != c.want {
 			t.Errorf("blockingProcs(%d, %d) = %d, want %d", c.cur, c.workers, got, c.want)
+		}
+	}
+}
+
+// TestServeMissingConfig: a -config that does not exist (a container started
+// without its config mounted) fails at once with a message naming the path
+// and the directory to mount, not a bare "no such file".
+func TestServeMissingConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "etc", "sitedns", "sitedns.toml")
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"serve", "-config", path, "-listen", "127.0.0.1:0", "-metrics-listen", ""}, io.Discard, &stderr)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"no config file at " + path, "-v DIR:" + filepath.Dir(path) + ":ro", "ConfigMap sitedns-config"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr %q lacks %q", stderr.String(), want)
 		}
 	}
 }
