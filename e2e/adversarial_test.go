@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -186,5 +189,111 @@ func TestCheckOversize(t *testing.T) {
 	}
 	if want := "warning: " + p + ":11: \"wide.flood.lab.\": 40 A records take"; !strings.Contains(string(out), want) {
 		t.Errorf("output lacks %q", want)
+	}
+}
+
+// TestRRLWildcardFlood: a flood of random names under a 60-record wildcard
+// from 64 spoofed sources of one /24, offering 4096 bytes, with [rrl] on,
+// sends back fewer bytes than it sends (amplification <= 1), while a
+// client of another /24 asking random names under the wildcard at 100 q/s
+// gets every answer.
+func TestRRLWildcardFlood(t *testing.T) {
+	in := start(t, "-config", floodConfig(t, "", 0, 60, "[rrl]\nresponses_per_second = 200\nslip = 2\n"))
+	server := mustUDPAddr(t, in.DNS)
+	const (
+		sources  = 64
+		rate     = 6000 // queries per second, which the server keeps up with here
+		duration = 3 * time.Second
+	)
+	var bytesIn, bytesOut, full, truncated atomic.Int64
+	conns := make([]*net.UDPConn, sources)
+	var readers sync.WaitGroup
+	for i := range conns {
+		c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 2, 1, byte(1+i))}, server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetReadBuffer(1 << 20)
+		conns[i] = c
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			buf := make([]byte, 65536)
+			for {
+				n, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				bytesOut.Add(int64(n))
+				var r dns.Msg
+				if r.Unpack(buf[:n]) == nil {
+					if r.Truncated {
+						truncated.Add(1)
+					} else if len(r.Answer) > 0 {
+						full.Add(1)
+					}
+				}
+			}
+		}()
+	}
+
+	stop := make(chan struct{})
+	var good sync.WaitGroup
+	var goodSent, goodOK atomic.Int64
+	good.Add(1)
+	go func() { // the good client: 100 q/s from another /24
+		defer good.Done()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			goodSent.Add(1)
+			q := ednsQuery(fmt.Sprintf("good%d.bigwild.flood.lab", i), dns.TypeA, 4096)
+			if r, err := in.exchange("udp", "127.11.1.5", q); err == nil && !r.Truncated && len(r.Answer) == 60 {
+				goodOK.Add(1)
+			}
+		}
+	}()
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	var sent int
+	tick := time.NewTicker(time.Millisecond)
+	begin := time.Now()
+	for time.Since(begin) < duration {
+		<-tick.C
+		// As many as keep the rate since the start, however late the tick.
+		for due := int(time.Since(begin).Seconds() * rate); sent < due; {
+			q := ednsQuery(fmt.Sprintf("r%08x.bigwild.flood.lab", rng.Uint32()), dns.TypeA, 4096)
+			q.Id = uint16(sent)
+			p, _ := q.Pack()
+			if _, err := conns[sent%sources].Write(p); err == nil {
+				bytesIn.Add(int64(len(p)))
+			}
+			sent++
+		}
+	}
+	tick.Stop()
+	close(stop)
+	good.Wait()
+	time.Sleep(300 * time.Millisecond) // the last replies in flight; not a synchronisation
+	for _, c := range conns {
+		_ = c.SetReadDeadline(time.Now())
+	}
+	readers.Wait()
+
+	amp := float64(bytesOut.Load()) / float64(bytesIn.Load())
+	t.Logf("wildcard flood from %d sources in 127.2.1.0/24: %d queries, %d bytes in; %d full answers, %d truncated, %d bytes out: amplification %.2f",
+		sources, sent, bytesIn.Load(), full.Load(), truncated.Load(), bytesOut.Load(), amp)
+	t.Logf("good client in 127.11.1.0/24 at 100 q/s: %d of %d answered in full", goodOK.Load(), goodSent.Load())
+	if amp > 1 {
+		t.Errorf("amplification %.2f, want <= 1", amp)
+	}
+	if goodOK.Load() != goodSent.Load() || goodSent.Load() < 100 {
+		t.Errorf("good client: %d of %d answered in full", goodOK.Load(), goodSent.Load())
 	}
 }

@@ -482,7 +482,7 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 	out = b[:off]
 	full := true
 	if snap.RateLimit != nil { // spares the answer without [rrl] a call
-		if out, full = s.limit(sc.st, t, snap, out, src.Addr()); out == nil {
+		if out, full = s.limitKeyed(sc.st, t, snap, out, src.Addr(), fastWildcard(res, alias)); out == nil {
 			return nil, true
 		}
 	}
@@ -677,4 +677,14 @@ func (f *fastState) find(key string) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// fastWildcard is the wildcard node that synthesised res (a NODATA, on the
+// fast path) for the query name itself, for response rate limiting; "" when
+// none did or the answer started with an alias.
+func fastWildcard(res zones.Result, alias *zones.Answer) string {
+	if !res.Wildcard || alias != nil || res.Node == nil {
+		return ""
+	}
+	return res.Node.Name
 }

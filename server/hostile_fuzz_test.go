@@ -73,7 +73,7 @@ func FuzzRateLimit(f *testing.F) {
 		if len(resp) < headerLen {
 			return
 		}
-		l.check(rl, resp, src, time.Now())
+		l.check(rl, resp, src, "", time.Now())
 		in := bytes.Clone(resp)
 		out := truncateReply(in)
 		if len(out) > len(resp) || len(out) < headerLen || out[2]&0x02 == 0 ||

@@ -273,7 +273,7 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 		limit = udpLimit(&w.opt, snap)
 	}
 	out, delivered := s.pack(sc, dst, limit, res.glue)
-	out, full := s.limit(sc.st, t, snap, out, sc.peer)
+	out, full := s.limitKeyed(sc.st, t, snap, out, sc.peer, res.wildcard)
 	if out == nil {
 		return nil, nil
 	}

@@ -64,6 +64,11 @@ type resolution struct {
 	siteCounted bool
 	parts       []part
 	order       []int // order indices of every part, see part.lo
+
+	// wildcard is the wildcard node (lower case, "*.<parent>") that
+	// synthesised the answer or NODATA to the query name itself; "" when
+	// none did. Response rate limiting keys such answers on the parent.
+	wildcard string
 }
 
 func (r *resolution) reset() {
@@ -106,6 +111,9 @@ func resolve(r *resolution, snap *zones.Snapshot, q query) {
 		res := snap.Lookup(lname, q.qtype)
 		if res.Kind != zones.KindRefused {
 			r.siteCounted = true
+		}
+		if hop == 0 && res.Wildcard && res.Node != nil {
+			r.wildcard = res.Node.Name
 		}
 		switch res.Kind {
 		case zones.KindRefused:

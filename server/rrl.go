@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,13 @@ import (
 //	referral  NOERROR, empty, AA=0     delegation (first NS owner)
 //	nxdomain  NXDOMAIN                 zone (SOA owner in authority)
 //	error     any other RCODE          nothing
+//
+// An answer or NODATA that a wildcard synthesised for the query name is
+// keyed on the wildcard's parent instead of the query name, as BIND does
+// ("as if they were for the parent domain name"): a flood of random names
+// under "*.example" shares one bucket, where keyed on each name it would
+// never be limited. Random names with no wildcard are NXDOMAIN, keyed on
+// the zone.
 //
 // A bucket is a GCRA token bucket held in one 64-bit word: the "theoretical
 // arrival time" (TAT) of its next response, in microseconds. A response at
@@ -94,10 +102,16 @@ func (l *rateLimiter) get() *rrlTable {
 // nothing else. peer is the packet source (never the ECS address: RRL is
 // about where the reply goes).
 func (s *Server) limit(st stats, t metrics.Transport, snap *zones.Snapshot, out []byte, peer netip.Addr) (resp []byte, full bool) {
+	return s.limitKeyed(st, t, snap, out, peer, "")
+}
+
+// limitKeyed is limit for a response that wildcard, when not "", the
+// wildcard node ("*.<parent>") synthesised for the query name.
+func (s *Server) limitKeyed(st stats, t metrics.Transport, snap *zones.Snapshot, out []byte, peer netip.Addr, wildcard string) (resp []byte, full bool) {
 	if t != metrics.UDP || snap == nil || snap.RateLimit == nil || len(out) < headerLen {
 		return out, true
 	}
-	allowed, slip := s.rrl.check(snap.RateLimit, out, peer, time.Now())
+	allowed, slip := s.rrl.check(snap.RateLimit, out, peer, wildcard, time.Now())
 	switch {
 	case allowed:
 		return out, true
@@ -111,8 +125,9 @@ func (s *Server) limit(st stats, t metrics.Transport, snap *zones.Snapshot, out 
 
 // check charges the response resp to src's bucket at time now. allowed
 // reports whether it may go out; when it may not, slip reports whether it
-// goes out truncated instead.
-func (l *rateLimiter) check(rl *zones.RateLimit, resp []byte, src netip.Addr, now time.Time) (allowed, slip bool) {
+// goes out truncated instead. wildcard, when not "", is the wildcard node
+// that synthesised resp for the query name.
+func (l *rateLimiter) check(rl *zones.RateLimit, resp []byte, src netip.Addr, wildcard string, now time.Time) (allowed, slip bool) {
 	src = src.Unmap()
 	for _, p := range rl.Exempt {
 		if p.Contains(src) {
@@ -120,7 +135,7 @@ func (l *rateLimiter) check(rl *zones.RateLimit, resp []byte, src netip.Addr, no
 		}
 	}
 	t := l.get()
-	class, rate, h := classify(rl, resp, t.seed)
+	class, rate, h := classify(rl, resp, wildcard, t.seed)
 	h = hashAddr(h, src, rl)
 	h = mix(h ^ uint64(class))
 
@@ -175,8 +190,9 @@ func (t *rrlTable) allow(h, now, rate, window uint64) bool {
 }
 
 // classify returns the class of resp, the rate that applies to it, and the
-// hash of what the class is keyed on, started from seed.
-func classify(rl *zones.RateLimit, resp []byte, seed uint64) (class byte, rate uint64, h uint64) {
+// hash of what the class is keyed on, started from seed. An answer or NODATA
+// that wildcard synthesised is keyed on the wildcard's parent.
+func classify(rl *zones.RateLimit, resp []byte, wildcard string, seed uint64) (class byte, rate uint64, h uint64) {
 	h = seed
 	rcode := resp[3] & 0xF
 	aa := resp[2]&0x04 != 0
@@ -198,9 +214,14 @@ func classify(rl *zones.RateLimit, resp []byte, seed uint64) (class byte, rate u
 	if qd != 1 {
 		return class, rate, h
 	}
-	off, h, ok := hashName(h, resp, headerLen)
+	off, hq, ok := hashName(h, resp, headerLen)
 	if !ok || off+4 > len(resp) {
-		return class, rate, h
+		return class, rate, hq
+	}
+	if parent, wild := strings.CutPrefix(wildcard, "*."); wild && (class == rrlAnswer || class == rrlNoData) {
+		h = hashText(h, parent)
+	} else {
+		h = hq
 	}
 	switch class {
 	case rrlAnswer:
@@ -267,6 +288,21 @@ func hashName(h uint64, msg []byte, off int) (end int, _ uint64, ok bool) {
 		}
 	}
 	return 0, h, false
+}
+
+// hashText hashes name, lower case and in presentation form without
+// escapes (as a snapshot's node names are), into h as hashName hashes the
+// same name on the wire, so that both key one bucket.
+func hashText(h uint64, name string) uint64 {
+	for name != "" && name != "." {
+		label, rest, _ := strings.Cut(name, ".")
+		h = (h ^ uint64(len(label))) * fnvPrime
+		for i := 0; i < len(label); i++ {
+			h = (h ^ uint64(label[i])) * fnvPrime
+		}
+		name = rest
+	}
+	return mix(h)
 }
 
 // skipRR returns the offset after the resource record at off, or -1.

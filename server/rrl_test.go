@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -42,7 +43,7 @@ func TestRateLimitClassify(t *testing.T) {
 		h     uint64
 	}
 	get := func(name string, qtype uint16) key {
-		c, r, h := classify(rl, labResponse(t, s, name, qtype), 42)
+		c, r, h := classify(rl, labResponse(t, s, name, qtype), "", 42)
 		return key{c, r, h}
 	}
 	cases := []struct {
@@ -89,7 +90,7 @@ func TestRateLimitBucket(t *testing.T) {
 	var l rateLimiter
 	t0 := l.get().epoch.Add(time.Hour)
 	src := netip.MustParseAddr("127.2.1.77")
-	at := func(d time.Duration) (bool, bool) { return l.check(rl, resp, src, t0.Add(d)) }
+	at := func(d time.Duration) (bool, bool) { return l.check(rl, resp, src, "", t0.Add(d)) }
 
 	allowed, slipped := 0, 0
 	for i := 0; i < 30; i++ { // 30 at once: 10 go through
@@ -104,10 +105,10 @@ func TestRateLimitBucket(t *testing.T) {
 		t.Errorf("burst of 30: %d allowed, %d slipped; want 10, 10", allowed, slipped)
 	}
 	// Another host of the same /24 shares the bucket; another /24 does not.
-	if a, _ := l.check(rl, resp, netip.MustParseAddr("127.2.1.200"), t0); a {
+	if a, _ := l.check(rl, resp, netip.MustParseAddr("127.2.1.200"), "", t0); a {
 		t.Error("same /24 not limited")
 	}
-	if a, _ := l.check(rl, resp, netip.MustParseAddr("127.2.2.1"), t0); !a {
+	if a, _ := l.check(rl, resp, netip.MustParseAddr("127.2.2.1"), "", t0); !a {
 		t.Error("another /24 limited")
 	}
 	// A flood of 100/s for 5s stays limited: the debt reaches the window.
@@ -300,5 +301,46 @@ func TestRateLimitFlood(t *testing.T) {
 	send("127.2.1.77", 200, 0, &after)
 	if after.answered.Load() != 200 {
 		t.Errorf("after a reload without [rrl]: %d of 200 answered", after.answered.Load())
+	}
+}
+
+// TestRateLimitWildcard: answers and NODATA a wildcard synthesises are
+// charged to the wildcard's parent, as BIND charges them: random names under
+// *.wild share one bucket (the same as a NODATA for wild itself), where keyed
+// by query name each would get a bucket of its own and none be limited.
+func TestRateLimitWildcard(t *testing.T) {
+	s := New(Config{}, withRRL(t, "responses_per_second = 1\nslip = 0\n"))
+	src := addrPort(t, chicagoClient)
+	served := func(name string, qtype uint16) bool {
+		return s.ServePacket(nil, mustPack(t, newQuery(name, qtype)), src, metrics.UDP) != nil
+	}
+	for _, qtype := range []uint16{dns.TypeTXT, dns.TypeMX} { // answer, NODATA
+		if !served("r1."+dns.TypeToString[qtype]+".wild.contoso.lab", qtype) {
+			t.Fatalf("%s: first wildcard response limited", dns.TypeToString[qtype])
+		}
+		for i := 2; i <= 5; i++ {
+			if served(fmt.Sprintf("r%d.%s.wild.contoso.lab", i, dns.TypeToString[qtype]), qtype) {
+				t.Errorf("%s: wildcard response %d for another random name not limited", dns.TypeToString[qtype], i)
+			}
+		}
+	}
+
+	// The wire hash of the parent and the hash of its node name agree.
+	rl := &zones.RateLimit{ResponsesPerSecond: 1, NXDomainsPerSecond: 1, ErrorsPerSecond: 1, Window: time.Second, IPv4Prefix: 24, IPv6Prefix: 56}
+	plain := New(Config{}, labSnapshot(t, "lab.toml"))
+	c1, _, h1 := classify(rl, labResponse(t, plain, "wild.contoso.lab", dns.TypeMX), "", 42)
+	c2, _, h2 := classify(rl, labResponse(t, plain, "x.wild.contoso.lab", dns.TypeMX), "*.wild.contoso.lab.", 42)
+	_, _, h3 := classify(rl, labResponse(t, plain, "x.wild.contoso.lab", dns.TypeMX), "", 42)
+	if c1 != rrlNoData || c2 != rrlNoData || h1 != h2 || h2 == h3 {
+		t.Errorf("NODATA at wild: class %d key %x; under *.wild: class %d key %x (by query name %x)", c1, h1, c2, h2, h3)
+	}
+	var res resolution
+	resolve(&res, plain.Snapshot(), query{name: "X.wild.contoso.lab.", qtype: dns.TypeTXT})
+	if res.wildcard != "*.wild.contoso.lab." {
+		t.Errorf("resolve: wildcard %q", res.wildcard)
+	}
+	resolve(&res, plain.Snapshot(), query{name: "affinityus.contoso.lab.", qtype: dns.TypeA})
+	if res.wildcard != "" {
+		t.Errorf("resolve of a plain name: wildcard %q", res.wildcard)
 	}
 }
