@@ -112,6 +112,9 @@ var (
 	descNetmask = newDesc("netmask_matches_total",
 		"Netmask ordering outcomes of A answers: local when a record was in the client's network, remote_only when none was.",
 		"zone", "name", "result")
+	descFailOpen = newDesc("answers_failopen_total",
+		"Answers that gave every record of a checked set because every one was down (fail-open), by zone, name and scope.",
+		"zone", "name", "scope")
 	descSiteQueries = newDesc("site_queries_total",
 		"Queries by client site (unknown when no site subnet matched).",
 		"site")
@@ -128,7 +131,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		descQueries, descResponses, descDuration, descDropped,
 		descReloads, descLastReloadOK, descLastReloadTime,
 		descZoneRecords, descAnswersFirst, descNetmask, descSiteQueries,
-		descBuildInfo, descFirstShare, descZoneSerial, descConfigInfo,
+		descFailOpen, descBuildInfo, descFirstShare, descZoneSerial, descConfigInfo,
 	} {
 		ch <- d
 	}
@@ -233,6 +236,7 @@ func collectSnapshot(ch chan<- prometheus.Metric, snap *zones.Snapshot) {
 	}
 	labeled(descAnswersFirst, snap.Counters.AnswersFirst)
 	labeled(descNetmask, snap.Counters.Netmask)
+	labeled(descFailOpen, snap.Counters.FailOpen)
 	for i, c := range snap.Counters.Site {
 		if c == nil || i >= len(snap.SiteNames) {
 			continue

@@ -370,7 +370,7 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 
 	var an, ns, ar int
 	// Bumped once the response is sure to go out whole.
-	var firstCount, netmaskCount, aliasCount *atomic.Uint64
+	var firstCount, netmaskCount, aliasCount, failOpenCount *atomic.Uint64
 	// Owners that are the question as sent are pointers to it, and the
 	// records without names in their RDATA are then fixed bytes.
 	atQuestion := mixed == 0
@@ -412,6 +412,7 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		an += nr
 		// The answer metrics, as countDelivered bumps them.
 		firstCount = a.FirstCounter(site, ord[0])
+		failOpenCount = a.FailOpen()
 		if a.Order != nil && a.Order.ClientDependent() && w.RRs[0].Head[0] == 0 && w.RRs[0].Head[1] == byte(dns.TypeA) {
 			netmaskCount = a.RemoteOnly
 			if local > 0 {
@@ -495,6 +496,9 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		}
 		if netmaskCount != nil {
 			netmaskCount.Add(1)
+		}
+		if failOpenCount != nil {
+			failOpenCount.Add(1)
 		}
 	}
 	sc.done(rcode, t, start)

@@ -337,6 +337,9 @@ func countDelivered(res *resolution) {
 		if c := a.FirstCounter(res.site, res.order[p.lo]); c != nil {
 			c.Add(1)
 		}
+		if c := a.FailOpen(); c != nil {
+			c.Add(1)
+		}
 		if a.Order == nil || !a.Order.ClientDependent() || a.RRs[0].Header().Rrtype != dns.TypeA {
 			continue
 		}

@@ -62,6 +62,11 @@ type compiler struct {
 	// hash sums the config text and the zone files read, for ConfigHash.
 	hash      hash.Hash
 	rowTables map[string]siteRowTable
+
+	// checkIdx maps a [[check]] name to its index in Snapshot.Checks;
+	// pending lists the answer sets checks apply to (resolveChecks).
+	checkIdx map[string]int
+	pending  []pendingCheck
 }
 
 // labeledCounter returns the counter of metric and labels, and lists it in
@@ -82,6 +87,12 @@ func (c *compiler) labeledCounter(dst *[]LabeledCounter, metric string, labels .
 type policy struct {
 	ordering.Policy
 	noRR []uint16 // no_round_robin_types
+	// check is 1 + the index of the [[check]] that applies, 0 for none;
+	// checkAll says it was given for the name, and applies to every
+	// address and SRV set of it, not only to address sets of several
+	// records (appliesCheck).
+	check    int
+	checkAll bool
 }
 
 // record is one parsed record with where it came from. A zone of a million
@@ -184,6 +195,8 @@ type nameTable struct {
 	pol    *policy          // the name's ordering, nil = the zone's
 	where  int              // line of its [[zone.name]], for errors
 	wfield string           // field prefix for errors
+	// checkLine is the line of its check key, 0 without one.
+	checkLine int
 }
 
 func (c *compiler) compile(cfg *fileConfig) *Snapshot {
@@ -192,6 +205,7 @@ func (c *compiler) compile(cfg *fileConfig) *Snapshot {
 	c.rateLimit(cfg, snap)
 	top := c.policy(policy{Policy: ordering.DefaultPolicy()}, cfg.Ordering, c.loc.table(c.loc.whole(), "ordering", 0), "ordering")
 	c.sites(cfg, snap)
+	c.checks(cfg, snap)
 
 	seen := map[string]int{}
 	for i := range cfg.Zone {
@@ -224,6 +238,7 @@ func (c *compiler) compile(cfg *fileConfig) *Snapshot {
 	}
 	snap.linkTargets(c.mem.wire.targeted)
 	c.mem.wire.targeted = nil
+	c.resolveChecks(snap)
 
 	snap.Counters.Site = make([]*atomic.Uint64, len(snap.SiteNames))
 	for i, n := range snap.SiteNames {
@@ -232,6 +247,7 @@ func (c *compiler) compile(cfg *fileConfig) *Snapshot {
 	snap.Counters.AnswersFirst = c.labeled.AnswersFirst
 	snap.Counters.FirstShares = c.labeled.FirstShares
 	snap.Counters.Netmask = c.labeled.Netmask
+	snap.Counters.FailOpen = c.labeled.FailOpen
 	return snap
 }
 
@@ -446,6 +462,7 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 		return nil
 	}
 	zpol := c.policy(top, zc.Ordering, c.loc.table(blk, "zone.ordering", 0), field+": ordering")
+	zpol.check = c.checkRef(zc.Check, c.loc.value(blk, "check", zc.Check), field+": check")
 	var zf *zoneFileText
 	if zc.File != "" {
 		zf = c.readZoneFile(zc.File, origin, c.loc.value(blk, "file", zc.File), field)
@@ -553,6 +570,17 @@ func (c *compiler) name(nc *nameConfig, blk span, origin, zfield string, zpol po
 	if nc.Ordering != nil {
 		p := c.policy(zpol, nc.Ordering, c.loc.table(blk, "zone.name.ordering", 0), field+": ordering")
 		t.pol = &p
+	}
+	if nc.Check != "" {
+		line := c.loc.value(blk, "check", nc.Check)
+		if k := c.checkRef(nc.Check, line, field+": check"); k > 0 {
+			p := zpol
+			if t.pol != nil {
+				p = *t.pol
+			}
+			p.check, p.checkAll = k, true
+			t.pol, t.checkLine = &p, line
+		}
 	}
 	parse := func(list []string, weights []int, sfield string, sblk span) []record {
 		if weights != nil && len(weights) != len(list) {

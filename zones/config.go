@@ -12,6 +12,7 @@ type fileConfig struct {
 	Site     []siteConfig    `toml:"site"`
 	Zone     []zoneConfig    `toml:"zone"`
 	RRL      *rrlConfig      `toml:"rrl"`
+	Check    []checkConfig   `toml:"check"`
 }
 
 // serverConfig is the [server] table.
@@ -66,6 +67,9 @@ type zoneConfig struct {
 	Ordering *orderingConfig `toml:"ordering"`
 	Name     []nameConfig    `toml:"name"`
 	DNSSEC   *dnssecConfig   `toml:"dnssec"`
+	// Check names the [[check]] of the zone's A and AAAA sets of more
+	// than one record.
+	Check string `toml:"check"`
 }
 
 // dnssecConfig is a [zone.dnssec] table: the zone is signed when it is
@@ -86,10 +90,31 @@ type nameConfig struct {
 	Ordering *orderingConfig        `toml:"ordering"`
 	Scope    map[string]answersConf `toml:"scope"`
 	Default  *answersConf           `toml:"default"`
+	// Check names the [[check]] of every A and AAAA set of the name, and
+	// of the targets of its SRV records.
+	Check string `toml:"check"`
 }
 
 // answersConf is the answer set of one scope, or the default one.
 type answersConf struct {
 	Records []string `toml:"records"`
 	Weights []int    `toml:"weights"`
+}
+
+// checkConfig is one [[check]]: a health probe answer sets can name. Unset
+// keys take the defaults of the health package.
+type checkConfig struct {
+	Name          string  `toml:"name"`
+	Type          string  `toml:"type"`
+	Port          *int    `toml:"port"`
+	Path          *string `toml:"path"`
+	ExpectStatus  []int   `toml:"expect_status"`
+	TLSServerName string  `toml:"tls_server_name"`
+	TLSVerify     *bool   `toml:"tls_verify"`
+	CAFile        string  `toml:"ca_file"`
+	Interval      *string `toml:"interval"`
+	Timeout       *string `toml:"timeout"`
+	Rise          *int    `toml:"rise"`
+	Fall          *int    `toml:"fall"`
+	Source        string  `toml:"source"`
 }

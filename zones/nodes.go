@@ -52,6 +52,7 @@ func (c *compiler) node(z *Zone, n *Node, ns *nameSets, zpol policy) {
 			set.Default = c.answer(z, owner, "default", ns.plain, pol, false, c.siteRows(-1, nil))
 			n.Sets = c.mem.setPtrs.take(1)
 			n.Sets[0] = set
+			c.checkedName(n, tb)
 		} else if tb.where != 0 {
 			c.add(tb.where, tb.wfield, owner, "no records for this name")
 		}
@@ -100,6 +101,14 @@ func (c *compiler) node(z *Zone, n *Node, ns *nameSets, zpol policy) {
 		c.add(tb.where, tb.wfield, owner, "no records for this name")
 	}
 	slices.SortFunc(n.Sets, func(a, b *RRset) int { return cmp.Compare(a.Type, b.Type) })
+	c.checkedName(n, tb)
+}
+
+// checkedName reports a name whose check has nothing to check.
+func (c *compiler) checkedName(n *Node, tb *nameTable) {
+	if tb.checkLine != 0 && len(n.Sets) > 0 && !checkable(n.Sets) {
+		c.add(tb.checkLine, tb.wfield+": check", n.Name, "the name has no A, AAAA or SRV records to check")
+	}
 }
 
 // sameType reports whether every record of rs has the same type.
@@ -163,6 +172,9 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 	a := c.mem.answers.new()
 	*a = Answer{Scope: scope, RRs: rrs, Order: set, Wire: compileWire(rrs, &c.mem.wire)}
 	z.Records += len(rrs)
+	if appliesCheck(pol, t, len(rrs)) {
+		c.checkAnswer(z, owner, a, rs, pol.check-1)
+	}
 	if counted(t) && (aware || len(rrs) > 1) {
 		c.firstCounters(a, z.Origin, owner, scope, rows)
 	}

@@ -7,12 +7,15 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/sitedns/sitedns/health"
 	"github.com/sitedns/sitedns/ordering"
 )
 
 // Snapshot is one compiled configuration: everything the packet path needs to
 // answer, in lookup tables built once. Immutable after construction, except
-// for the atomic counters it points to; safe for concurrent use. The server
+// for the atomic counters it points to and the health view of each checked
+// answer set (one atomic pointer each, see ApplyHealth); safe for concurrent
+// use. The server
 // holds it behind an atomic.Pointer and swaps it whole on reload.
 type Snapshot struct {
 	// Source is the config file the snapshot was compiled from ("" for the
@@ -70,10 +73,16 @@ type Snapshot struct {
 	// signed. The server reloads the config then, which signs afresh.
 	ResignAt time.Time
 
+	// Checks are the [[check]] tables, in config order.
+	Checks []*health.Spec
+
 	// Counters are the per-target and per-site counters the metrics collector
 	// reads. They come from the Counters registry given to Compile, so the same
 	// label set keeps its counter across reloads.
 	Counters SnapshotCounters
+
+	// health holds the checked answer sets and their targets (ApplyHealth).
+	health snapHealth
 }
 
 // SnapshotCounters lists every counter this snapshot bumps, with its labels,
@@ -89,6 +98,9 @@ type SnapshotCounters struct {
 	Netmask []LabeledCounter
 	// Site[i]: sitedns_site_queries_total{site=SiteNames[i]}.
 	Site []*atomic.Uint64
+	// FailOpen: sitedns_answers_failopen_total{zone,name,scope}, one per
+	// checked answer set.
+	FailOpen []LabeledCounter
 }
 
 // LabeledCounter is a counter and its label values, in the order of the
@@ -179,12 +191,18 @@ type RRset struct {
 	ByScope []*Answer
 }
 
-// For returns the answer set for scope j (-1 = no scope).
+// For returns the answer set for scope j (-1 = no scope). For a set with a
+// health check it is the set as its targets' health has it now (see
+// Snapshot.ApplyHealth): one atomic load, no lock.
 func (r *RRset) For(scope int) *Answer {
+	a := r.Default
 	if scope >= 0 && scope < len(r.ByScope) && r.ByScope[scope] != nil {
-		return r.ByScope[scope]
+		a = r.ByScope[scope]
 	}
-	return r.Default
+	if a != nil && a.health != nil {
+		return a.health.current(a)
+	}
+	return a
 }
 
 // SiteAware reports whether the RRset answers some scope differently.
@@ -222,4 +240,7 @@ type Answer struct {
 	// nil in an unsigned zone and for what is not signed (a delegation's
 	// NS, glue).
 	Sig *Answer
+
+	// health is set on a checked set and on its fail-open form.
+	health *answerHealth
 }

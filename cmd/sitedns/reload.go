@@ -23,6 +23,9 @@ type reloader struct {
 	stats *metrics.Stats
 	log   *zap.Logger
 	reqs  chan chan error
+	// health, when set, gives each new snapshot its targets' health
+	// before it serves.
+	health *healthKeeper
 }
 
 func newReloader(ld loader, srv *server.Server, stats *metrics.Stats, log *zap.Logger) *reloader {
@@ -80,7 +83,7 @@ func (r *reloader) once() (err error) {
 			zap.String("config", r.ld.name()), zap.Error(err))
 		return err
 	}
-	r.srv.Swap(snap)
+	r.health.swap(r.srv, snap)
 	r.stats.Reloaded(true, snap.Loaded)
 	r.log.Info("reloaded", zap.String("config", r.ld.name()), zap.Duration("took", time.Since(start)))
 	return nil

@@ -194,6 +194,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}
 
+	hk := newHealthKeeper(log)
+	defer hk.mon.Close()
+	hk.prepare(snap)
+	go supervise(ctx, log, "the health checks", func() { hk.run(ctx) })
+
 	stats := metrics.NewStats()
 	stats.Loaded(snap.Loaded) // the start-up load is not a reload
 	srv := server.New(server.Config{
@@ -214,6 +219,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	var shuttingDown atomic.Bool
 	rl := newReloader(ld, srv, stats, log)
+	rl.health = hk
 	go supervise(ctx, log, "the reloader", func() { rl.run(ctx) })
 
 	hup := make(chan os.Signal, 1)
@@ -241,6 +247,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if metricsAddr != "" {
 		ver, rev, gover := buildInfo()
 		reg := metrics.NewRegistry(stats, srv.Snapshot, metrics.BuildInfo{Version: ver, Revision: rev, GoVersion: gover})
+		reg.MustRegister(hk.mon)
 		mux := metrics.NewMux(reg,
 			func() bool { return !shuttingDown.Load() && srv.Snapshot() != nil },
 			func() error { return rl.reload(ctx) })
