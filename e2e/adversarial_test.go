@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -295,5 +296,70 @@ func TestRRLWildcardFlood(t *testing.T) {
 	}
 	if goodOK.Load() != goodSent.Load() || goodSent.Load() < 100 {
 		t.Errorf("good client: %d of %d answered in full", goodOK.Load(), goodSent.Load())
+	}
+}
+
+// tcpAsk sends one query on c and reads its answer.
+func tcpAsk(c net.Conn, name string) (*dns.Msg, error) {
+	q, _ := newQuery(name, dns.TypeA).Pack()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write(append([]byte{byte(len(q) >> 8), byte(len(q))}, q...)); err != nil {
+		return nil, err
+	}
+	var hdr [2]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		return nil, err
+	}
+	b := make([]byte, int(hdr[0])<<8|int(hdr[1]))
+	if _, err := io.ReadFull(c, b); err != nil {
+		return nil, err
+	}
+	r := new(dns.Msg)
+	return r, r.Unpack(b)
+}
+
+// TestTCPPoolReclaim: four /24s holding all 1,000 TCP slots (250 each, the
+// per-prefix cap), each connection having just asked a query, cannot keep a
+// fifth client off TCP: its query is answered in a slot reclaimed from the
+// connection idle longest.
+func TestTCPPoolReclaim(t *testing.T) {
+	in := start(t, "-config", floodConfig(t, "", 0, 0, ""))
+	var held atomic.Int64
+	var wg sync.WaitGroup
+	conns := make(chan net.Conn, 1000)
+	for p := 0; p < 4; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 250; i++ {
+				d := net.Dialer{Timeout: 3 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, byte(3+p), 1, byte(1+i%50))}}
+				c, err := d.Dial("tcp", in.DNS)
+				if err != nil {
+					t.Errorf("holder %d/%d: %v", p, i, err)
+					return
+				}
+				conns <- c
+				if r, err := tcpAsk(c, "small.flood.lab"); err == nil && len(r.Answer) == 1 {
+					held.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(conns)
+	defer func() {
+		for c := range conns {
+			c.Close()
+		}
+	}()
+	if held.Load() != 1000 {
+		t.Fatalf("%d of 1000 holding connections answered", held.Load())
+	}
+	for i := 0; i < 3; i++ {
+		r, err := in.exchange("tcp", "127.9.1.5", newQuery("small.flood.lab", dns.TypeA))
+		t.Logf("fifth /24 with the pool full, query %d: %v", i+1, err)
+		if err != nil || len(r.Answer) != 1 {
+			t.Errorf("fifth /24 over TCP with 1,000 slots held: %v %v", r, err)
+		}
 	}
 }

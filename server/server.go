@@ -48,8 +48,11 @@ type Config struct {
 	// and writing one answer (default 2s).
 	TCPReadTimeout time.Duration
 	// MaxTCPConns caps the TCP connections open at once over all listen
-	// addresses (default 1000). A connection over the cap is closed at once
-	// and counted as a DropTCPLimit.
+	// addresses (default 1000). At the cap, a new connection takes the slot
+	// of the one idle longest, which is closed; when none is idle, the new
+	// one is closed at once and counted as a DropTCPLimit. From three
+	// quarters of the cap on, idle connections get a quarter of
+	// TCPIdleTimeout.
 	MaxTCPConns int
 	// MaxTCPConnsPerPrefix caps the TCP connections open at once from one
 	// client network (an IPv4 /24 or an IPv6 /64); 0 means no such cap.
@@ -146,6 +149,7 @@ type Server struct {
 	listeners []*listener
 	conns     map[*tcpConn]struct{} // open TCP connections
 	perPrefix map[netip.Prefix]int  // open TCP connections per client network
+	nconns    atomic.Int64          // len(conns), read without mu
 
 	// rrl is the response rate limiter of UDP answers (rrl.go).
 	rrl rateLimiter

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -20,6 +21,11 @@ type tcpConn struct {
 	c      *net.TCPConn
 	src    netip.AddrPort
 	prefix netip.Prefix // its client network when MaxTCPConnsPerPrefix is set
+
+	// idleSince is when the connection started waiting for a message
+	// (UnixNano), 0 while it reads or answers one, and evicted once admit
+	// took its slot for a new connection: the connection then ends.
+	idleSince atomic.Int64
 
 	// mu guards stopped, writeBy and the deadlines, so that Shutdown's
 	// deadlines are never replaced by the connection's own.
@@ -97,16 +103,28 @@ func (s *Server) acceptLoop(l *net.TCPListener) (stopped bool) {
 	}
 }
 
+// evicted is tcpConn.idleSince of a connection whose slot admit took.
+const evicted = -1
+
 // admit starts serving c, or closes it at once (with a reset, so that it
-// costs no TIME_WAIT state here) when a connection cap is reached.
+// costs no TIME_WAIT state here) when a connection cap is reached. When
+// MaxTCPConns connections are open, the one idle longest is closed to make
+// room (RFC 7766 §6.2.3: a server under pressure reclaims idle
+// connections), so that connections held open by a few networks cannot
+// keep every other client off TCP; only when none is idle is c refused.
+// The per-prefix cap is never lifted so: a network at its cap is refused.
 func (s *Server) admit(c *net.TCPConn) {
 	src := c.RemoteAddr().(*net.TCPAddr).AddrPort()
 	tc := &tcpConn{c: c, src: src}
+	tc.idleSince.Store(time.Now().UnixNano())
 	s.mu.Lock()
-	over := len(s.conns) >= s.cfg.MaxTCPConns
-	if !over && s.cfg.MaxTCPConnsPerPrefix > 0 {
+	over := false
+	if s.cfg.MaxTCPConnsPerPrefix > 0 {
 		tc.prefix = clientNetwork(src.Addr())
 		over = s.perPrefix[tc.prefix] >= s.cfg.MaxTCPConnsPerPrefix
+	}
+	if !over && len(s.conns) >= s.cfg.MaxTCPConns && s.state == stateRunning {
+		over = !s.reclaimIdle()
 	}
 	if over || s.state != stateRunning {
 		s.mu.Unlock()
@@ -121,9 +139,47 @@ func (s *Server) admit(c *net.TCPConn) {
 		s.perPrefix[tc.prefix]++
 	}
 	s.conns[tc] = struct{}{}
+	s.nconns.Store(int64(len(s.conns)))
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go s.serveTCP(tc)
+}
+
+// reclaimIdle closes the connection that has waited longest for a message
+// and forgets it, freeing its slot. It reports false when every connection
+// is busy reading or answering a message. s.mu must be held. It costs a
+// walk over the open connections, only when they are at MaxTCPConns.
+func (s *Server) reclaimIdle() bool {
+	for {
+		var victim *tcpConn
+		oldest := int64(0)
+		for c := range s.conns {
+			if since := c.idleSince.Load(); since > 0 && (victim == nil || since < oldest) {
+				victim, oldest = c, since
+			}
+		}
+		if victim == nil {
+			return false
+		}
+		// The connection may have started reading a message meanwhile:
+		// then it is not idle, and the next longest idle one goes.
+		if victim.idleSince.CompareAndSwap(oldest, evicted) {
+			s.forget(victim)
+			victim.c.Close()
+			return true
+		}
+	}
+}
+
+// idleTimeout is how long a TCP connection may wait for its next message:
+// TCPIdleTimeout, and a quarter of it while the open connections are near
+// MaxTCPConns (three quarters of it), so that slots come free before admit
+// has to reclaim them.
+func (s *Server) idleTimeout() time.Duration {
+	if s.nconns.Load() >= int64(s.cfg.MaxTCPConns)*3/4 {
+		return max(s.cfg.TCPIdleTimeout/4, time.Millisecond)
+	}
+	return s.cfg.TCPIdleTimeout
 }
 
 // clientNetwork is the network a per-prefix cap counts a client in: its /24
@@ -142,13 +198,22 @@ func clientNetwork(a netip.Addr) netip.Prefix {
 func (s *Server) release(tc *tcpConn) {
 	tc.c.Close()
 	s.mu.Lock()
+	s.forget(tc)
+	s.mu.Unlock()
+}
+
+// forget removes tc from the open connections, once. s.mu must be held.
+func (s *Server) forget(tc *tcpConn) {
+	if _, ok := s.conns[tc]; !ok {
+		return // reclaimed by admit already
+	}
 	delete(s.conns, tc)
+	s.nconns.Store(int64(len(s.conns)))
 	if tc.prefix.IsValid() {
 		if s.perPrefix[tc.prefix]--; s.perPrefix[tc.prefix] <= 0 {
 			delete(s.perPrefix, tc.prefix)
 		}
 	}
-	s.mu.Unlock()
 }
 
 // serveTCP answers the queries of one connection (RFC 7766): each message
@@ -177,10 +242,17 @@ func (s *Server) serveTCP(tc *tcpConn) {
 	var hdr [2]byte
 	for {
 		if br.Buffered() == 0 {
-			tc.setReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
+			now := time.Now()
+			if !tc.idleSince.CompareAndSwap(0, now.UnixNano()) && tc.idleSince.Load() == evicted {
+				return
+			}
+			tc.setReadDeadline(now.Add(s.idleTimeout()))
 			if _, err := br.Peek(1); err != nil {
 				return
 			}
+		}
+		if tc.idleSince.Swap(0) == evicted {
+			return // its slot went to a new connection
 		}
 		tc.setReadDeadline(time.Now().Add(s.cfg.TCPReadTimeout))
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {

@@ -169,9 +169,10 @@ func TestTCPIdleTimeout(t *testing.T) {
 	}
 }
 
-// TestTCPConnectionCap: over MaxTCPConns a connection is closed at once and
-// counted; when one closes, a new one is served. The per-prefix cap counts
-// each /24 apart.
+// TestTCPConnectionCap: at MaxTCPConns a new connection takes the slot of
+// the one idle longest; with none idle it is closed at once and counted;
+// when one closes, a new one is served. The per-prefix cap counts each /24
+// apart.
 func TestTCPConnectionCap(t *testing.T) {
 	st := metrics.NewStats()
 	s := startServer(t, Config{MaxTCPConns: 3, MaxTCPConnsPerPrefix: 2, Stats: st}, labSnapshot(t, "lab.toml"))
@@ -202,17 +203,43 @@ func TestTCPConnectionCap(t *testing.T) {
 	if !served(b1) {
 		t.Fatal("connection from another /24 not served")
 	}
-	// Three open: the total cap.
-	c1 := dialRefusable(t, addr, "127.2.3.1")
-	if served(c1) {
-		t.Error("connection over the total cap served")
+	// Three open: the total cap. A fourth takes the slot of the one idle
+	// longest, a1, which the server closes.
+	c1 := dialTCP(t, addr, "127.2.3.1")
+	if !served(c1) {
+		t.Error("connection over the total cap not served by reclaiming an idle one")
+	}
+	var b [1]byte
+	_ = a1.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := a1.Read(b[:]); !errors.Is(err, io.EOF) {
+		t.Errorf("longest idle connection: read %v, want EOF", err)
+	}
+	// With every connection in the middle of a message, none is idle: a
+	// new one is refused.
+	for _, c := range []net.Conn{a2, b1, c1} {
+		if _, err := c.Write([]byte{0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "every connection reading a message", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for c := range s.conns {
+			if c.idleSince.Load() != 0 {
+				return false
+			}
+		}
+		return len(s.conns) == 3
+	})
+	if served(dialRefusable(t, addr, "127.2.4.1")) {
+		t.Error("connection over the total cap served with none idle")
 	}
 	if got := statsValue(t, st, nil, `sitedns_dropped_total{reason="tcp_limit"}`); got != 2 {
 		t.Errorf("tcp_limit drops = %v, want 2", got)
 	}
-	a1.Close()
+	a2.Close()
 	waitFor(t, "a slot after a close", func() bool {
-		return served(dialRefusable(t, addr, "127.2.4.1")) // the slot may free after connect is reset
+		return served(dialRefusable(t, addr, "127.2.5.1")) // the slot may free after connect is reset
 	})
 }
 

@@ -72,7 +72,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.DurationVar(&f.watchInterval, "watch-interval", time.Second, "how often -watch looks at the config file")
 	fs.DurationVar(&f.tcpIdle, "tcp-idle-timeout", 10*time.Second, "close a TCP connection idle this long between queries")
 	fs.DurationVar(&f.tcpRead, "tcp-read-timeout", 2*time.Second, "close a TCP connection that takes longer to send one message it started (slowloris)")
-	fs.IntVar(&f.tcpMaxConns, "tcp-max-conns", 1000, "most TCP connections open at once; more are closed at accept")
+	fs.IntVar(&f.tcpMaxConns, "tcp-max-conns", 1000, "most TCP connections open at once; at the cap a new one takes the slot of the one idle longest")
 	fs.IntVar(&f.tcpMaxPerPrefix, "tcp-max-conns-per-prefix", 250, "most TCP connections open at once from one /24 (IPv4) or /64 (IPv6); 0: no such cap")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
