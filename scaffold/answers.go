@@ -26,6 +26,10 @@ type Answers struct {
 	TTL int `toml:"ttl"`
 	// Listen, when set, is written to [server] listen.
 	Listen []string `toml:"listen"`
+	// Certificates is the certificate plan: "per-role" (the default: a
+	// certificate per role, the Edge external one public) or "single" (one
+	// public SAN certificate for the Edge, the reverse proxy and every CAS).
+	Certificates string `toml:"certificates"`
 
 	DNS          *DNSAnswers          `toml:"dns"`
 	Sites        []SiteAnswers        `toml:"site"`
@@ -117,6 +121,10 @@ type ExchangeAnswers struct {
 	MXPreference    int    `toml:"mx_preference"` // default 10
 	// OWAIM says OWA (Exchange 2010) is integrated with the OCS pool for IM.
 	OWAIM bool `toml:"owa_im"`
+	// UM says the CAS servers also run Unified Messaging, integrated with
+	// OCS: each needs a certificate for its own FQDN from the CA the pool
+	// trusts.
+	UM bool `toml:"um"`
 	// AffinityNames writes affinity<scope> names (default: on with two
 	// scopes or more).
 	AffinityNames *bool `toml:"affinity_names"`
@@ -170,18 +178,34 @@ func (es Errors) Error() string {
 	return strings.Join(s, "\n")
 }
 
+// Options are settings given beside the answers, on the command line;
+// where set they win over the answers file.
+type Options struct {
+	// Certificates, when not "", replaces the answers' certificates.
+	Certificates string
+}
+
 // LoadAnswers reads, strictly decodes and validates the answers file at
 // path. On failure the error is an Errors naming the file and the field.
 func LoadAnswers(path string) (*Lab, error) {
+	return LoadAnswersWith(path, Options{})
+}
+
+// LoadAnswersWith is LoadAnswers with command-line options applied.
+func LoadAnswersWith(path string, o Options) (*Lab, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseAnswers(filepath.Base(path), data)
+	return parseAnswers(filepath.Base(path), data, o)
 }
 
 // ParseAnswers decodes and validates answers read from a file called name.
 func ParseAnswers(name string, data []byte) (*Lab, error) {
+	return parseAnswers(name, data, Options{})
+}
+
+func parseAnswers(name string, data []byte, o Options) (*Lab, error) {
 	var a Answers
 	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&a)
 	if err != nil {
@@ -199,6 +223,10 @@ func ParseAnswers(name string, data []byte) (*Lab, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	if o.Certificates != "" {
+		a.Certificates = o.Certificates
+		loc.certsFlag = true
+	}
 	return a.validate(loc)
 }
 
@@ -212,6 +240,8 @@ type locator struct {
 	// rename maps a field path prefix to what the user typed it as (a flag
 	// name), for answers that came from the command line.
 	rename func(field string) string
+	// certsFlag says certificates came from the -certificates flag.
+	certsFlag bool
 }
 
 func newLocator(file string, data []byte) *locator {

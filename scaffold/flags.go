@@ -28,6 +28,7 @@ type Flags struct {
 	owaIM       bool
 	cwa         string
 	ttl         int
+	certs       string
 
 	names map[string]bool // the lab flags, by name
 }
@@ -59,6 +60,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.owaIM, "owa-im", false, "OWA (Exchange 2010) is integrated with OCS for IM")
 	fs.StringVar(&f.cwa, "cwa", "", "Communicator Web Access server `address` (adds cwa, download.cwa, as.cwa)")
 	fs.IntVar(&f.ttl, "ttl", 0, "record TTL in `seconds` (default 300)")
+	fs.StringVar(&f.certs, "certificates", "", "certificate plan: `per-role` (default) or single (one SAN certificate); with -answers, replaces its certificates")
 	f.names = map[string]bool{}
 	for _, n := range []string{"domain", "smtp-domain", "site", "scope", "cas", "pool", "web-farm-internal",
 		"web-farm-external", "tcp", "ns", "edge-internal", "edge-sip", "edge-webconf", "webconf-port", "edge-av",
@@ -67,7 +69,12 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	}
 }
 
+// Options returns the settings that apply to an answers file as well
+// (-certificates).
+func (f *Flags) Options() Options { return Options{Certificates: f.certs} }
+
 // Given reports whether any lab flag was set on fs (after fs.Parse).
+// -certificates is not one: it goes with -answers too.
 func (f *Flags) Given(fs *flag.FlagSet) bool {
 	given := false
 	fs.Visit(func(fl *flag.Flag) {
@@ -94,7 +101,7 @@ const cmdLine = "command line"
 
 // Lab validates the flags as a one-site lab.
 func (f *Flags) Lab() (*Lab, error) {
-	a := &Answers{SIPDomains: f.domains, SMTPDomains: f.smtpDomains, TTL: f.ttl}
+	a := &Answers{SIPDomains: f.domains, SMTPDomains: f.smtpDomains, TTL: f.ttl, Certificates: f.certs}
 	var errs Errors
 	fail := func(err error) {
 		if e, ok := err.(*Error); ok {
@@ -182,6 +189,7 @@ var flagRules = []struct{ has, flag string }{
 	{"exchange", "-cas"},
 	{"cwa", "-cwa"},
 	{"ttl", "-ttl"},
+	{"certificates", "-certificates"},
 	{"listen", "-listen"},
 }
 

@@ -23,6 +23,8 @@ type Lab struct {
 	TTL   uint32
 	// Listen is written to [server] listen when set.
 	Listen []string
+	// Certificates is the certificate plan: CertsPerRole or CertsSingle.
+	Certificates CertMode
 
 	// NS is the lab's name server; its address is invalid when the answers
 	// gave none (then no NS records are written).
@@ -40,6 +42,22 @@ type Lab struct {
 	Exchange     *Exchange     // nil: no CAS in any site
 	CWA          *CWA          // nil: no Communicator Web Access
 }
+
+// CertMode is how the lab's names are spread over certificates.
+type CertMode string
+
+// The certificate plans.
+const (
+	// CertsPerRole gives each role its own certificate: the Edge external
+	// one public, the reverse proxy's public, one per CAS, the pool's.
+	CertsPerRole CertMode = "per-role"
+	// CertsSingle puts every published name on one public SAN (UCC)
+	// certificate used by the Edge, the reverse proxy and every CAS. The
+	// Access Edge and the Web Conferencing Edge then share a name and an
+	// address, so web conferencing moves to 444. The internal certificates
+	// (Edge internal, A/V authentication, pool, UM) stay as they are.
+	CertsSingle CertMode = "single"
+)
 
 // Host is a name and its address.
 type Host struct {
@@ -89,6 +107,7 @@ type Exchange struct {
 	External netip.Addr // invalid: no external answers
 	MXPref   uint16
 	OWAIM    bool
+	UM       bool // Unified Messaging on the CAS servers, integrated with OCS
 	Affinity bool
 }
 
@@ -431,6 +450,26 @@ func (a *Answers) validate(loc *locator) (*Lab, error) {
 		bad(0, "pool.web_farm_external", a.Pool.WebFarmExternal, "needs [reverse_proxy] address: the external web farm is published by the reverse proxy")
 	}
 
+	// Certificates.
+	certsField := `certificates = "single"`
+	certsLine := loc.key("certificates")
+	if loc.certsFlag {
+		certsField, certsLine = "-certificates single", 0
+	}
+	switch CertMode(a.Certificates) {
+	case "", CertsPerRole:
+		l.Certificates = CertsPerRole
+	case CertsSingle:
+		l.Certificates = CertsSingle
+	default:
+		field := "certificates"
+		if loc.certsFlag {
+			field = "-certificates"
+		}
+		bad(certsLine, field, a.Certificates, `want "per-role" (a certificate per role) or "single" (one SAN certificate)`)
+	}
+	single := l.Certificates == CertsSingle
+
 	// Edge.
 	if e := a.Edge; e != nil {
 		line := loc.table("edge", 0)
@@ -461,6 +500,11 @@ func (a *Answers) validate(loc *locator) (*Lab, error) {
 			bad(loc.key("webconf_port"), "edge.webconf_port", fmt.Sprint(e.WebConfPort), "not a port number")
 		} else if ed.WebConfPort == 443 && ed.WebConf.Addr == ed.Access.Addr && ed.Access.Addr.IsValid() {
 			bad(loc.key("webconf_port"), "edge.webconf_port", "443", "the Access Edge already uses 443 on %s; give webconf its own address or another port (444)", ed.Access.Addr)
+		}
+		if single && ed.WebConf.Addr != ed.Access.Addr && ed.Access.Addr.IsValid() {
+			bad(0, "edge.webconf", e.WebConf, "%s: the Web Conferencing Edge takes the Access Edge's name and address "+
+				"(the Edge matches them to the one certificate), and moves to port 444; leave webconf out or set it to %q",
+				certsField, ed.Access.Addr.String())
 		}
 		if e.AV != "" {
 			an := e.AVName
@@ -501,6 +545,7 @@ func (a *Answers) validate(loc *locator) (*Lab, error) {
 			x.MXPref = uint16(ex.MXPreference)
 		}
 		x.OWAIM = ex.OWAIM
+		x.UM = ex.UM
 		x.Affinity = len(l.Scopes) > 1
 		if ex.AffinityNames != nil {
 			x.Affinity = *ex.AffinityNames
@@ -529,6 +574,10 @@ func (a *Answers) validate(loc *locator) (*Lab, error) {
 			w.External = l.ReverseProxy.Addr
 		}
 		l.CWA = w
+	}
+
+	if single && l.Edge == nil && l.ReverseProxy == nil && l.Exchange == nil {
+		bad(certsLine, "certificates", "single", "nothing is published: the single certificate is for the Edge, the reverse proxy and the CAS, and the lab has none of them")
 	}
 
 	if len(errs) > 0 {

@@ -19,7 +19,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 const testdataDir = "../testdata/scaffold"
 
 // labs are the answers files with golden outputs.
-var labs = []string{"contoso-3country", "onesite", "loopback"}
+var labs = []string{"contoso-3country", "contoso-3country-single", "onesite", "loopback"}
 
 // golden compares got with the golden file, or rewrites it under -update.
 func golden(t *testing.T, name string, got []byte) {

@@ -22,10 +22,11 @@ func runScaffold(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	plan := fs.Bool("plan", false, "print the certificate and port plan (Markdown) to stdout instead of the config")
 	planMD := fs.String("plan-md", "", "also write the plan as Markdown to `file`")
 	planCSV := fs.String("plan-csv", "", "also write the plan as CSV to `file`")
+	runbook := fs.String("runbook", "", "also write the Exchange and OCS runbook (Markdown with PowerShell blocks) to `file`")
 	var lf scaffold.Flags
 	lf.Register(fs)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "usage: sitedns scaffold -answers FILE [-o FILE] [-plan] [-plan-md FILE] [-plan-csv FILE]\n"+
+		fmt.Fprint(stderr, "usage: sitedns scaffold -answers FILE [-certificates single] [-o FILE] [-plan] [-plan-md FILE] [-plan-csv FILE] [-runbook FILE]\n"+
 			"       sitedns scaffold -domain D -site NAME=SUBNET -pool FQDN=IP [-cas IP] [-edge-sip IP] ...\n"+
 			"       sitedns scaffold            (on a terminal: asks)\n\nflags:\n")
 		fs.PrintDefaults()
@@ -45,7 +46,7 @@ func runScaffold(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sitedns scaffold: give either -answers or the lab flags, not both")
 		return 2
 	case *answers != "":
-		lab, err = scaffold.LoadAnswers(*answers)
+		lab, err = scaffold.LoadAnswersWith(*answers, lf.Options())
 	case lf.Given(fs):
 		lab, err = lf.Lab()
 	case isTerminal(stdin):
@@ -70,12 +71,15 @@ func runScaffold(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for _, f := range []struct {
 		path  string
 		write func(io.Writer) error
-	}{{*planMD, p.WriteMarkdown}, {*planCSV, p.WriteCSV}} {
+	}{{*planMD, p.WriteMarkdown}, {*planCSV, p.WriteCSV}, {*runbook, func(w io.Writer) error { return scaffold.WriteRunbook(w, lab) }}} {
 		if f.path == "" {
 			continue
 		}
 		var b bytes.Buffer
-		_ = f.write(&b)
+		if err := f.write(&b); err != nil {
+			fmt.Fprintln(stderr, "sitedns scaffold:", err)
+			return 1
+		}
 		if err := os.WriteFile(f.path, b.Bytes(), 0o644); err != nil {
 			fmt.Fprintln(stderr, "sitedns scaffold:", err)
 			return 1
