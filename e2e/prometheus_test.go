@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -22,6 +23,8 @@ import (
 
 	"github.com/miekg/dns"
 	"sigs.k8s.io/yaml"
+
+	"github.com/sitedns/sitedns/deploy/grafana"
 )
 
 const (
@@ -32,9 +35,16 @@ const (
 	// $__rate_interval for it, at a 1s step, is max(1s+1s, 4×1s) = 4s.
 	scrapeInterval = time.Second
 	rateInterval   = 4 * scrapeInterval
-	// loadFor is how long the query load runs: the rate window plus room for
-	// the first scrapes.
-	loadFor = 7 * time.Second
+	// window is the dashboard's $window (its default): the spread panels'
+	// rate window.
+	window = time.Minute
+	// loadFor is how long the query load runs: a spread window and a
+	// quarter, so that the share and fairness panels are judged over more
+	// than a whole window of load.
+	loadFor = window + window/4
+	// shareTolerance is how far, in percentage points, the share panel may
+	// be from the expected share after a window of load.
+	shareTolerance = 2.0
 )
 
 // dashQuery is one query of the dashboard: a panel target's PromQL, or a
@@ -243,9 +253,9 @@ func (p *promServer) waitScrape(t *testing.T, tsExpr string, after time.Time, li
 	}
 }
 
-// startPrometheus runs prometheus with a config scraping target as job,
+// startPrometheus runs prometheus with a config scraping targets as job,
 // every scrapeInterval, storing in a temp dir, and waits until it is ready.
-func startPrometheus(t *testing.T, bin, job, target string) *promServer {
+func startPrometheus(t *testing.T, bin, job string, targets ...string) *promServer {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`global:
@@ -256,8 +266,8 @@ scrape_configs:
     scrape_interval: %[1]s
     scrape_timeout: %[1]s
     static_configs:
-      - targets: [%[3]q]
-`, scrapeInterval, job, target)
+      - targets: [%[3]s]
+`, scrapeInterval, job, quoteList(targets))
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -316,6 +326,15 @@ scrape_configs:
 	}
 }
 
+// quoteList is ss as the items of a YAML flow sequence.
+func quoteList(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
@@ -363,11 +382,16 @@ var dashboardLoad = []loadClient{
 	}},
 }
 
-// TestDashboardOnPrometheus starts sitedns and a real Prometheus scraping it
-// every second, sends a bounded query load from clients in several sites,
-// reloads once, and evaluates every query of the Grafana dashboard (taken
-// from its JSON, with its variables substituted as Grafana would) through
-// Prometheus's HTTP API, checking the shape and the values of each result.
+// TestDashboardOnPrometheus starts sitedns on the loopback lab and a second
+// sitedns on the windows2000 lab, and a real Prometheus scraping both every
+// second; sends a bounded query load from clients in several sites for a
+// spread window and a quarter, reloads once, and evaluates every query of
+// the Grafana dashboard (taken from its JSON, with its variables substituted
+// as Grafana would) through Prometheus's HTTP API, checking the shape and
+// the values of each result. Then, over the whole last part of the load: the
+// share panel is within shareTolerance of the expected share, the fairness
+// panels stay green for the rotating names of the loopback lab, and they are
+// red for the windows2000 server, which never rotates. It takes about 90 s.
 func TestDashboardOnPrometheus(t *testing.T) {
 	bin := need(t, "prometheus")
 
@@ -394,17 +418,28 @@ func TestDashboardOnPrometheus(t *testing.T) {
 	}
 
 	in := start(t, "-config", testdata("config", "good", "loopback.toml"))
-	prom := startPrometheus(t, bin, job, in.Metrics)
+	w2k := start(t, "-config", testdata("config", "good", "windows2000.toml"))
+	prom := startPrometheus(t, bin, job, in.Metrics, w2k.Metrics)
 	// Prometheus hands its first targets to the scraper only after its
 	// discovery delay (5s): wait for the first scrape before the load.
-	upExpr := fmt.Sprintf(`timestamp(up{job=%q})`, job)
-	prom.waitScrape(t, upExpr, time.Now().Add(-time.Minute), 15*time.Second)
+	upExpr := func(inst string) string { return fmt.Sprintf(`timestamp(up{job=%q,instance=%q})`, job, inst) }
+	prom.waitScrape(t, upExpr(in.Metrics), time.Now().Add(-time.Minute), 15*time.Second)
+	prom.waitScrape(t, upExpr(w2k.Metrics), time.Now().Add(-time.Minute), 15*time.Second)
 
-	// The load, until loadFor has passed; one reload in the last rate window.
+	// The load, until loadFor has passed; one reload in the last rate
+	// window. The windows2000 server gets one client in no site.
 	var sent, failed atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	type target struct {
+		in *instance
+		c  loadClient
+	}
+	load := []target{{w2k, loadClient{unknownClient, "udp", []*dns.Msg{newQuery("affinityus.contoso.lab", dns.TypeA)}}}}
 	for _, c := range dashboardLoad {
+		load = append(load, target{in, c})
+	}
+	for _, l := range load {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -414,7 +449,7 @@ func TestDashboardOnPrometheus(t *testing.T) {
 					return
 				default:
 				}
-				if _, err := in.exchange(c.network, c.src, c.queries[i%len(c.queries)]); err != nil {
+				if _, err := l.in.exchange(l.c.network, l.c.src, l.c.queries[i%len(l.c.queries)]); err != nil {
 					failed.Add(1)
 					continue
 				}
@@ -439,18 +474,30 @@ func TestDashboardOnPrometheus(t *testing.T) {
 	// Evaluate at the end of the load, once Prometheus holds a scrape from
 	// after it: every sample in the rate window was taken under load.
 	at := end.Add(-scrapeInterval / 2)
-	prom.waitScrape(t, upExpr, end, 10*time.Second)
-	if s := prom.query(t, fmt.Sprintf(`up{job=%q}`, job), at); len(s) != 1 || s[0].Value != 1 {
-		t.Fatalf("up = %v, want 1: Prometheus does not scrape sitedns", s)
+	prom.waitScrape(t, upExpr(in.Metrics), end, 10*time.Second)
+	prom.waitScrape(t, upExpr(w2k.Metrics), end, 10*time.Second)
+	if s := prom.query(t, fmt.Sprintf(`up{job=%q}`, job), at); len(s) != 2 || s[0].Value != 1 || s[1].Value != 1 {
+		t.Fatalf("up = %v, want 1 for both: Prometheus does not scrape sitedns", s)
 	}
 
 	// As Grafana would substitute them: one job and one instance selected,
-	// and $__rate_interval for a 1s step over a 1s scrape interval.
+	// All for zone, name, scope and site, $window at its default, and
+	// $__rate_interval for a 1s step over a 1s scrape interval.
 	vars := grafanaVars{
 		"job":             promRegexValue(job),
 		"instance":        promRegexValue(in.Metrics),
+		"zone":            ".*",
+		"name":            ".*",
+		"scope":           ".*",
+		"site":            ".*",
+		"window":          window.String(),
 		"__rate_interval": rateInterval.String(),
 		"__interval":      scrapeInterval.String(),
+	}
+	// What each variable must offer: the label of a series the load made.
+	varWant := map[string]string{
+		"job": job, "instance": in.Metrics, "zone": zoneLabel,
+		"name": "affinityus.contoso.lab.", "scope": "US", "site": "US-Chicago",
 	}
 
 	ev := &dashEval{t: t, job: job, instance: in.Metrics}
@@ -468,7 +515,11 @@ func TestDashboardOnPrometheus(t *testing.T) {
 			if err := json.Unmarshal(data, &series); err != nil {
 				t.Fatal(err)
 			}
-			want := map[string]string{"job": job, "instance": in.Metrics}[q.label]
+			want, ok := varWant[q.label]
+			if !ok {
+				t.Errorf("%s: no expectation for label_values(…, %s)", q.where, q.label)
+				continue
+			}
 			found := false
 			for _, s := range series {
 				found = found || s[q.label] == want
@@ -505,6 +556,177 @@ func TestDashboardOnPrometheus(t *testing.T) {
 			t.Errorf("no dashboard query matched check %q: the dashboard lost a panel, or its query changed shape", c.name)
 		}
 	}
+
+	// Over the load's last part, once a whole window of load lies behind
+	// each point: share and fairness at every step.
+	from, to := began.Add(window+2*scrapeInterval), end.Add(-scrapeInterval)
+	spread := spreadExprs(t, queries)
+	checkShareOverTime(t, prom, vars.expand(t, "share", spread.share), vars.expand(t, "expected", spread.expected), from, to)
+	for _, f := range []struct {
+		what, expr string
+		red        float64
+	}{{"max/min", spread.ratio, grafana.FairRatioRed}, {"deviation", spread.cv, grafana.FairCVRed}} {
+		green := prom.queryRange(t, vars.expand(t, f.what, f.expr), from, to)
+		for _, n := range []string{"affinityus.contoso.lab.", "affinityde.contoso.lab.", "pool.contoso.lab."} {
+			pts := findRange(green, "name", n, "scope", "default")
+			if len(pts) != 1 {
+				t.Errorf("fairness %s: %d series for %s, want 1", f.what, len(pts), n)
+				continue
+			}
+			if len(pts[0].Values) < int((to.Sub(from))/scrapeInterval)/2 {
+				t.Errorf("fairness %s of %s: %d points from %v to %v", f.what, n, len(pts[0].Values), from, to)
+			}
+			for _, v := range pts[0].Values {
+				if !(v < f.red) {
+					t.Errorf("fairness %s of %s: %v, not green (under %v) under perfect rotation", f.what, n, v, f.red)
+					break
+				}
+			}
+		}
+		w2kVars := maps.Clone(vars)
+		w2kVars["instance"] = promRegexValue(w2k.Metrics)
+		red := prom.queryRange(t, w2kVars.expand(t, f.what, f.expr), from, to)
+		pts := findRange(red, "name", "affinityus.contoso.lab.", "scope", "default")
+		if len(pts) != 1 || len(pts[0].Values) == 0 {
+			t.Errorf("fairness %s of the windows2000 server: %v, want one series", f.what, red)
+			continue
+		}
+		for _, v := range pts[0].Values {
+			if !(v >= f.red) {
+				t.Errorf("fairness %s of the windows2000 server: %v, want red (%v or more)", f.what, v, f.red)
+				break
+			}
+		}
+	}
+
+	// Both servers selected: two configs served, which the replicas panel
+	// and SitednsReplicasConfigDiverged report.
+	both := maps.Clone(vars)
+	both["instance"] = ".*"
+	if s := prom.query(t, both.expand(t, "configs served", `count(count by (hash) (sitedns_config_info{job=~"$job",instance=~"$instance"}))`), at); len(s) != 1 || s[0].Value != 2 {
+		t.Errorf("configs served by both servers: %v, want 2", s)
+	}
+}
+
+// spread holds the spread panels' expressions, as the dashboard JSON has them.
+type spread struct{ share, expected, ratio, cv string }
+
+// spreadExprs finds the share, expected-share and fairness expressions among
+// the dashboard's queries: they must be those package grafana exports.
+func spreadExprs(t *testing.T, qs []dashQuery) spread {
+	t.Helper()
+	var s spread
+	for _, q := range qs {
+		switch q.expr {
+		case grafana.ShareExpr:
+			s.share = q.expr
+		case grafana.ExpectedExpr:
+			s.expected = q.expr
+		case grafana.FairRatioExpr:
+			s.ratio = q.expr
+		case grafana.FairCVExpr:
+			s.cv = q.expr
+		}
+	}
+	if s.share == "" || s.expected == "" || s.ratio == "" || s.cv == "" {
+		t.Fatalf("the dashboard lacks a spread expression of package grafana: %+v", s)
+	}
+	return s
+}
+
+// checkShareOverTime checks the share panel against its expected-share line
+// at every step from from to to: within shareTolerance for every target of
+// a set the load asked from outside its records' networks, and 100 / 0 for
+// autodiscover's US set, which netmask ordering pins to Chicago's CAS.
+func checkShareOverTime(t *testing.T, prom *promServer, shareExpr, expectedExpr string, from, to time.Time) {
+	t.Helper()
+	shares := prom.queryRange(t, shareExpr, from, to)
+	expected := prom.query(t, expectedExpr, to)
+	key := func(m map[string]string) string { return m["name"] + " " + m["scope"] + " " + m["target"] }
+	want := map[string]float64{}
+	for _, e := range expected {
+		want[key(e.Metric)] = e.Value
+	}
+	pinned := map[string]float64{
+		"autodiscover.contoso.lab. US 127.1.1.10": 0,
+		"autodiscover.contoso.lab. US 127.2.1.10": 100,
+		"autodiscover.contoso.lab. US 127.3.1.10": 0,
+	}
+	loaded := map[string]bool{}
+	for _, s := range shares {
+		k := key(s.Metric)
+		exp, ok := want[k]
+		if p, pin := pinned[k]; pin {
+			exp, ok = p, true
+		}
+		if !ok {
+			t.Errorf("share of %s: no expected share", k)
+			continue
+		}
+		for _, v := range s.Values {
+			if math.IsNaN(v) {
+				continue // a set nobody asked for: 0/0
+			}
+			loaded[s.Metric["name"]] = true
+			if math.Abs(v-exp) > shareTolerance {
+				t.Errorf("share of %s: %.2f%%, expected %.2f%% ± %v", k, v, exp, shareTolerance)
+				break
+			}
+		}
+	}
+	for _, n := range []string{"affinityus.contoso.lab.", "affinityde.contoso.lab.", "pool.contoso.lab.", "autodiscover.contoso.lab."} {
+		if !loaded[n] {
+			t.Errorf("share of %s: no value over the load", n)
+		}
+	}
+	// The expected shares of the demo's sets, from the config.
+	for k, v := range map[string]float64{
+		"affinityus.contoso.lab. default 127.1.1.10":     100.0 / 3,
+		"autodiscover.contoso.lab. DE 127.12.1.10":       100.0 / 3,
+		"pool.contoso.lab. default 127.1.2.21":           50,
+		"autodiscover.contoso.lab. default 127.200.0.10": 100,
+	} {
+		if math.Abs(want[k]-v) > 1e-9 {
+			t.Errorf("expected share of %s: %v, want %v", k, want[k], v)
+		}
+	}
+}
+
+// rangeSeries is one series of a range query's result.
+type rangeSeries struct {
+	Metric map[string]string
+	Values []float64
+}
+
+// queryRange evaluates expr at every scrape interval from from to to.
+func (p *promServer) queryRange(t *testing.T, expr string, from, to time.Time) []rangeSeries {
+	t.Helper()
+	ts := func(x time.Time) string { return strconv.FormatFloat(float64(x.UnixMilli())/1e3, 'f', 3, 64) }
+	params := url.Values{"query": {expr}, "start": {ts(from)}, "end": {ts(to)}, "step": {scrapeInterval.String()}}
+	var d struct {
+		ResultType string `json:"resultType"`
+		Result     []struct {
+			Metric map[string]string `json:"metric"`
+			Values [][2]any          `json:"values"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(p.api(t, "/api/v1/query_range", params), &d); err != nil {
+		t.Fatal(err)
+	}
+	var out []rangeSeries
+	for _, r := range d.Result {
+		rs := rangeSeries{Metric: r.Metric}
+		for _, v := range r.Values {
+			s, _ := v[1].(string)
+			f, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				t.Fatalf("%s: value %v: %v", expr, v, err)
+			}
+			rs.Values = append(rs.Values, f)
+		}
+		out = append(out, rs)
+	}
+	return out
 }
 
 // promRegexValue is v as Grafana puts one selected value of a variable into
@@ -568,6 +790,21 @@ next:
 	return out
 }
 
+// findRange is find for the series of a range query.
+func findRange(s []rangeSeries, kv ...string) []rangeSeries {
+	var out []rangeSeries
+next:
+	for _, x := range s {
+		for i := 0; i+1 < len(kv); i += 2 {
+			if x.Metric[kv[i]] != kv[i+1] {
+				continue next
+			}
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
 // one returns the single sample matching kv, failing otherwise.
 func (ev *dashEval) one(where string, s []promSample, kv ...string) (float64, bool) {
 	ev.t.Helper()
@@ -594,6 +831,22 @@ func (ev *dashEval) positive(where, what string, got float64) {
 }
 
 const zoneLabel = "contoso.lab." // the zone label: the origin, fully qualified
+
+// exactly matches expr and nothing else.
+func exactly(expr string) *regexp.Regexp {
+	return regexp.MustCompile(`^` + regexp.QuoteMeta(expr) + `$`)
+}
+
+// shares checks the share, in percent, of each of targets of one name and
+// scope: want within shareTolerance.
+func (ev *dashEval) shares(where string, s []promSample, name, scope string, want float64, targets ...string) {
+	ev.t.Helper()
+	for _, tg := range targets {
+		if v, ok := ev.one(where, s, "name", name, "scope", scope, "target", tg); ok {
+			ev.near(where, "share of "+name+" "+scope+" "+tg, v, want, shareTolerance)
+		}
+	}
+}
 
 // equalRates checks that the first-answer rates of the targets of one name
 // and scope are positive and equal within 5%.
@@ -641,8 +894,47 @@ var dashChecks = []dashCheck{
 		},
 	},
 	{
-		name:  "fairness",
-		match: regexp.MustCompile(`(?s)^max by \(zone, name, scope\) .*sitedns_answers_first_total.*/\s*min by \(zone, name, scope\)`),
+		name:  "share per CAS",
+		match: exactly(grafana.ShareExpr),
+		check: func(ev *dashEval, where string, s []promSample) {
+			ev.labels(where, s, "zone", "name", "scope", "target")
+			ev.shares(where, s, "affinityus.contoso.lab.", "default", 100.0/3, usCAS...)
+			ev.shares(where, s, "affinityde.contoso.lab.", "default", 100.0/3, deCAS...)
+			ev.shares(where, s, "pool.contoso.lab.", "default", 50, "127.1.2.20", "127.1.2.21")
+			ev.shares(where, s, "autodiscover.contoso.lab.", "US", 100, "127.2.1.10")
+			ev.shares(where, s, "autodiscover.contoso.lab.", "US", 0, "127.1.1.10", "127.3.1.10")
+		},
+	},
+	{
+		name:  "expected share",
+		match: exactly(grafana.ExpectedExpr),
+		check: func(ev *dashEval, where string, s []promSample) {
+			ev.labels(where, s, "zone", "name", "scope", "target")
+			for _, tg := range usCAS {
+				if v, ok := ev.one(where, s, "name", "affinityus.contoso.lab.", "scope", "default", "target", tg); ok {
+					ev.near(where, "expected share of "+tg, v, 100.0/3, 1e-9)
+				}
+			}
+			if v, ok := ev.one(where, s, "name", "autodiscover.contoso.lab.", "scope", "default", "target", "127.200.0.10"); ok {
+				ev.near(where, "expected share of the default autodiscover", v, 100, 1e-9)
+			}
+		},
+	},
+	{
+		name:  "share per site and CAS",
+		match: exactly(grafana.SiteShareExpr),
+		check: func(ev *dashEval, where string, s []promSample) {
+			ev.labels(where, s, "site", "zone", "name", "scope", "target")
+			ev.shares(where, find(s, "site", "unknown"), "affinityus.contoso.lab.", "default", 100.0/3, usCAS...)
+			ev.shares(where, find(s, "site", "DE-Hamburg"), "affinityde.contoso.lab.", "default", 100.0/3, deCAS...)
+			ev.shares(where, find(s, "site", "DE-Frankfurt"), "pool.contoso.lab.", "default", 50, "127.1.2.20", "127.1.2.21")
+			// Does Chicago get the Chicago CAS first? Every time.
+			ev.shares(where, find(s, "site", "US-Chicago"), "autodiscover.contoso.lab.", "US", 100, "127.2.1.10")
+		},
+	},
+	{
+		name:  "fairness max/min",
+		match: exactly(grafana.FairRatioExpr),
 		check: func(ev *dashEval, where string, s []promSample) {
 			ev.labels(where, s, "zone", "name", "scope")
 			for _, n := range []string{"affinityus.contoso.lab.", "affinityde.contoso.lab.", "pool.contoso.lab."} {
@@ -655,6 +947,41 @@ var dashChecks = []dashCheck{
 			if v, ok := ev.one(where, s, "zone", zoneLabel, "name", "autodiscover.contoso.lab.", "scope", "US"); ok && !math.IsInf(v, 1) {
 				ev.t.Errorf("%s: autodiscover US max/min = %v, want +Inf", where, v)
 			}
+		},
+	},
+	{
+		name:  "fairness deviation",
+		match: exactly(grafana.FairCVExpr),
+		check: func(ev *dashEval, where string, s []promSample) {
+			ev.labels(where, s, "zone", "name", "scope")
+			for _, n := range []string{"affinityus.contoso.lab.", "affinityde.contoso.lab.", "pool.contoso.lab."} {
+				if v, ok := ev.one(where, s, "zone", zoneLabel, "name", n, "scope", "default"); ok {
+					ev.near(where, "deviation of "+n, v, 0, 0.05)
+				}
+			}
+			// One of three first every time: sqrt(2).
+			if v, ok := ev.one(where, s, "zone", zoneLabel, "name", "autodiscover.contoso.lab.", "scope", "US"); ok {
+				ev.near(where, "deviation of autodiscover US", v, math.Sqrt2, 1e-6)
+			}
+		},
+	},
+	{
+		name:  "unknown-site share",
+		match: exactly(grafana.UnknownExpr),
+		check: func(ev *dashEval, where string, s []promSample) {
+			ev.labels(where, s)
+			// One of the five clients is in no site.
+			if v := s[0].Value; !(v > 5 && v < 50) {
+				ev.t.Errorf("%s: %v%% of queries from no site, want about 20%%", where, v)
+			}
+		},
+	},
+	{
+		name:  "configs served",
+		match: regexp.MustCompile(`^count\(count by \(hash\) \(sitedns_config_info\{`),
+		check: func(ev *dashEval, where string, s []promSample) {
+			ev.labels(where, s)
+			ev.near(where, "configs served by one instance", s[0].Value, 1, 0)
 		},
 	},
 	{
@@ -697,6 +1024,14 @@ var dashChecks = []dashCheck{
 		check: func(ev *dashEval, where string, s []promSample) {
 			ev.labels(where, s)
 			ev.positive(where, "queries/s", s[0].Value)
+		},
+	},
+	{
+		name:  "RRL limited/s",
+		match: regexp.MustCompile(`^sum\(rate\(sitedns_dropped_total\{[^}]*reason="ratelimit"`),
+		check: func(ev *dashEval, where string, s []promSample) {
+			ev.labels(where, s)
+			ev.near(where, "rate limited/s", s[0].Value, 0, 0)
 		},
 	},
 	{
@@ -776,12 +1111,10 @@ var dashChecks = []dashCheck{
 	},
 	{
 		name:  "last reload successful",
-		match: regexp.MustCompile(`^sitedns_config_last_reload_successful\{`),
+		match: regexp.MustCompile(`^min\(sitedns_config_last_reload_successful\{`),
 		check: func(ev *dashEval, where string, s []promSample) {
-			ev.labels(where, s, "__name__", "job", "instance")
-			if v, ok := ev.one(where, s, "job", ev.job, "instance", ev.instance); ok {
-				ev.near(where, "last reload successful", v, 1, 0)
-			}
+			ev.labels(where, s)
+			ev.near(where, "last reload successful", s[0].Value, 1, 0)
 		},
 	},
 	{
@@ -840,18 +1173,6 @@ var dashChecks = []dashCheck{
 			ev.labels(where, s, "__name__", "job", "instance", "zone")
 			if v, ok := ev.one(where, s, "zone", zoneLabel); ok {
 				ev.near(where, "serial of "+zoneLabel, v, 2026120101, 0)
-			}
-		},
-	},
-	{
-		name:  "expected share",
-		match: regexp.MustCompile(`^sitedns_answer_first_share_expected\{`),
-		check: func(ev *dashEval, where string, s []promSample) {
-			ev.labels(where, s, "__name__", "job", "instance", "zone", "name", "scope", "target")
-			for _, tg := range usCAS {
-				if v, ok := ev.one(where, s, "name", "affinityus.contoso.lab.", "scope", "default", "target", tg); ok {
-					ev.near(where, "expected share of "+tg, v, 1.0/3, 1e-9)
-				}
 			}
 		},
 	},

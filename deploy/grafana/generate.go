@@ -1,0 +1,3 @@
+package grafana
+
+//go:generate go run ./gen -o sitedns-dashboard.json
