@@ -419,12 +419,14 @@ func TestDashboardOnPrometheus(t *testing.T) {
 
 	in := start(t, "-config", testdata("config", "good", "loopback.toml"))
 	w2k := start(t, "-config", testdata("config", "good", "windows2000.toml"))
-	prom := startPrometheus(t, bin, job, in.Metrics, w2k.Metrics)
+	checked := startChecked(t)
+	prom := startPrometheus(t, bin, job, in.Metrics, w2k.Metrics, checked.Metrics)
 	// Prometheus hands its first targets to the scraper only after its
 	// discovery delay (5s): wait for the first scrape before the load.
 	upExpr := func(inst string) string { return fmt.Sprintf(`timestamp(up{job=%q,instance=%q})`, job, inst) }
-	prom.waitScrape(t, upExpr(in.Metrics), time.Now().Add(-time.Minute), 15*time.Second)
-	prom.waitScrape(t, upExpr(w2k.Metrics), time.Now().Add(-time.Minute), 15*time.Second)
+	for _, inst := range []*instance{in, w2k, checked} {
+		prom.waitScrape(t, upExpr(inst.Metrics), time.Now().Add(-time.Minute), 15*time.Second)
+	}
 
 	// The load, until loadFor has passed; one reload in the last rate
 	// window. The windows2000 server gets one client in no site.
@@ -474,10 +476,11 @@ func TestDashboardOnPrometheus(t *testing.T) {
 	// Evaluate at the end of the load, once Prometheus holds a scrape from
 	// after it: every sample in the rate window was taken under load.
 	at := end.Add(-scrapeInterval / 2)
-	prom.waitScrape(t, upExpr(in.Metrics), end, 10*time.Second)
-	prom.waitScrape(t, upExpr(w2k.Metrics), end, 10*time.Second)
-	if s := prom.query(t, fmt.Sprintf(`up{job=%q}`, job), at); len(s) != 2 || s[0].Value != 1 || s[1].Value != 1 {
-		t.Fatalf("up = %v, want 1 for both: Prometheus does not scrape sitedns", s)
+	for _, inst := range []*instance{in, w2k, checked} {
+		prom.waitScrape(t, upExpr(inst.Metrics), end, 10*time.Second)
+	}
+	if s := prom.query(t, fmt.Sprintf(`up{job=%q} == 1`, job), at); len(s) != 3 {
+		t.Fatalf("up = %v, want 1 for all three: Prometheus does not scrape sitedns", s)
 	}
 
 	// As Grafana would substitute them: one job and one instance selected,
@@ -500,10 +503,17 @@ func TestDashboardOnPrometheus(t *testing.T) {
 		"name": "affinityus.contoso.lab.", "scope": "US", "site": "US-Chicago",
 	}
 
+	// The health panels show the health-checked server.
+	healthVars := maps.Clone(vars)
+	healthVars["instance"] = promRegexValue(checked.Metrics)
+
 	ev := &dashEval{t: t, job: job, instance: in.Metrics}
-	checked := map[string]bool{}
+	matched := map[string]bool{}
 	for _, q := range queries {
 		expr := vars.expand(t, q.where, q.expr)
+		if strings.Contains(q.expr, "sitedns_target_up") || strings.Contains(q.expr, "sitedns_check_") {
+			expr = healthVars.expand(t, q.where, q.expr)
+		}
 		if q.label != "" {
 			// label_values(selector, label): Grafana asks the series API.
 			data := prom.api(t, "/api/v1/series", url.Values{
@@ -548,11 +558,11 @@ func TestDashboardOnPrometheus(t *testing.T) {
 			t.Errorf("%s: no expectation for %s; add one to dashEval.checks", q.where, q.expr)
 			continue
 		}
-		checked[c.name] = true
+		matched[c.name] = true
 		c.check(ev, q.where, samples)
 	}
 	for _, c := range dashChecks {
-		if !checked[c.name] {
+		if !matched[c.name] {
 			t.Errorf("no dashboard query matched check %q: the dashboard lost a panel, or its query changed shape", c.name)
 		}
 	}
@@ -599,13 +609,65 @@ func TestDashboardOnPrometheus(t *testing.T) {
 		}
 	}
 
-	// Both servers selected: two configs served, which the replicas panel
-	// and SitednsReplicasConfigDiverged report.
-	both := maps.Clone(vars)
-	both["instance"] = ".*"
-	if s := prom.query(t, both.expand(t, "configs served", `count(count by (hash) (sitedns_config_info{job=~"$job",instance=~"$instance"}))`), at); len(s) != 1 || s[0].Value != 2 {
-		t.Errorf("configs served by both servers: %v, want 2", s)
+	// Every server selected: three configs served, which the replicas
+	// panel and SitednsReplicasConfigDiverged report.
+	all := maps.Clone(vars)
+	all["instance"] = ".*"
+	if s := prom.query(t, all.expand(t, "configs served", `count(count by (hash) (sitedns_config_info{job=~"$job",instance=~"$instance"}))`), at); len(s) != 1 || s[0].Value != 3 {
+		t.Errorf("configs served by the three servers: %v, want 3", s)
 	}
+}
+
+// Health-checked CAS of startChecked: upCAS answers its check, downCAS
+// refuses it.
+const (
+	upCAS   = "127.1.1.10"
+	downCAS = "127.2.1.10"
+)
+
+// startChecked starts a sitedns whose one name has two addresses under a
+// TCP [[check]] probed every 200ms: a listener on upCAS answers it, nothing
+// listens on downCAS, so one is up and the other down.
+func startChecked(t *testing.T) *instance {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(upCAS, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	cfg := fmt.Sprintf(`[[check]]
+name = "cas"
+type = "tcp"
+port = %d
+interval = "200ms"
+timeout = "200ms"
+rise = 1
+fall = 1
+
+[[zone]]
+origin = "contoso.lab"
+records = ["@ 3600 IN SOA ns1.contoso.lab. hostmaster.contoso.lab. 1 3600 600 86400 300", "@ 3600 IN NS ns1.contoso.lab.", "ns1 3600 IN A 127.1.1.53"]
+
+[[zone.name]]
+name = "mail"
+check = "cas"
+records = ["300 IN A %s", "300 IN A %s"]
+`, port, upCAS, downCAS)
+	path := filepath.Join(t.TempDir(), "checked.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return start(t, "-config", path)
 }
 
 // spread holds the spread panels' expressions, as the dashboard JSON has them.
@@ -1173,6 +1235,33 @@ var dashChecks = []dashCheck{
 			ev.labels(where, s, "__name__", "job", "instance", "zone")
 			if v, ok := ev.one(where, s, "zone", zoneLabel); ok {
 				ev.near(where, "serial of "+zoneLabel, v, 2026120101, 0)
+			}
+		},
+	},
+	{
+		name:  "CAS health",
+		match: regexp.MustCompile(`^min by \(target, check\) \(sitedns_target_up\{`),
+		check: func(ev *dashEval, where string, s []promSample) {
+			ev.labels(where, s, "target", "check")
+			for tg, want := range map[string]float64{upCAS: 1, downCAS: 0} {
+				if v, ok := ev.one(where, s, "target", tg, "check", "cas"); ok {
+					ev.near(where, "health of "+tg, v, want, 0)
+				}
+			}
+		},
+	},
+	{
+		name:  "health probe failures",
+		match: regexp.MustCompile(`^sum by \(target, check, reason\) \(rate\(sitedns_check_failures_total\{`),
+		check: func(ev *dashEval, where string, s []promSample) {
+			ev.labels(where, s, "target", "check", "reason")
+			if v, ok := ev.one(where, s, "target", downCAS, "reason", "refused"); ok {
+				ev.positive(where, "refused probes of "+downCAS, v)
+			}
+			for _, x := range find(s, "target", upCAS) {
+				if x.Value != 0 {
+					ev.t.Errorf("%s: %v: %s answers its check, want 0", where, x, upCAS)
+				}
 			}
 		},
 	},

@@ -108,7 +108,9 @@ func exportedSeries(t *testing.T) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := map[string]bool{}
+	// The health checker's series, which its own collector exports beside
+	// the registry's when [[check]]s are configured.
+	names := map[string]bool{"sitedns_target_up": true, "sitedns_check_failures_total": true}
 	for _, mf := range mfs {
 		n := mf.GetName()
 		switch mf.GetType() {
@@ -285,6 +287,11 @@ func inputSeries(t *testing.T) []map[string]string {
 		}
 		out = append(out, map[string]string{"series": b.String(), "values": values})
 	}
+	// What the health checker exports for one checked address.
+	out = append(out,
+		map[string]string{"series": `sitedns_target_up{job="sitedns",instance="127.0.0.1:9153",target="10.1.1.10",check="cas"}`, "values": "1x60"},
+		map[string]string{"series": `sitedns_check_failures_total{job="sitedns",instance="127.0.0.1:9153",target="10.1.1.10",check="cas",reason="timeout"}`, "values": "0+1x60"},
+	)
 	for _, mf := range mfs {
 		name := mf.GetName()
 		if !strings.HasPrefix(name, "sitedns_") {

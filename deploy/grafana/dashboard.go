@@ -169,11 +169,11 @@ func Dashboard() (dashboard.Dashboard, error) {
 	for _, p := range spreadPanels() {
 		b.WithPanel(p)
 	}
-	b.WithRow(dashboard.NewRowBuilder("Replicas and configuration").Id(20).GridPos(dashboard.GridPos{H: 1, W: 24, X: 0, Y: 40}))
+	b.WithRow(dashboard.NewRowBuilder("Replicas and configuration").Id(20).GridPos(dashboard.GridPos{H: 1, W: 24, X: 0, Y: 50}))
 	for _, p := range configPanels() {
 		b.WithPanel(p)
 	}
-	b.WithRow(dashboard.NewRowBuilder("Traffic").Id(40).GridPos(dashboard.GridPos{H: 1, W: 24, X: 0, Y: 62}))
+	b.WithRow(dashboard.NewRowBuilder("Traffic").Id(40).GridPos(dashboard.GridPos{H: 1, W: 24, X: 0, Y: 72}))
 	for _, p := range trafficPanels() {
 		b.WithPanel(p)
 	}
@@ -266,13 +266,34 @@ sum by (zone, name) (rate(sitedns_netmask_matches_total{`+sel+`,zone=~"$zone",na
 		"none", FairCVExpr, FairCVRed)
 	cv.GridPos(pos(12, 21, 12, 9))
 
+	health := table.NewPanelBuilder().Title("CAS health").
+		Description("Each health-checked address ([[check]]) and its state, worst over the selected instances: UP (or not yet probed), or DOWN, when it has left the answers until it is back. Empty when no [[check]] is configured.").
+		Datasource(ds).
+		Mappings([]dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{Type: dashboard.MappingTypeValueToText, Options: map[string]dashboard.ValueMappingResult{
+			"0": {Text: cog.ToPtr("DOWN"), Color: cog.ToPtr("red")},
+			"1": {Text: cog.ToPtr("UP"), Color: cog.ToPtr("green")},
+		}}}}).
+		CellOptions(common.TableCellOptions{TableColoredBackgroundCellOptions: &common.TableColoredBackgroundCellOptions{
+			Type: common.TableCellDisplayModeColorBackground, Mode: cog.ToPtr(common.TableCellBackgroundDisplayModeBasic)}}).
+		WithTarget(instant(`min by (target, check) (sitedns_target_up{` + sel + `})`)).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+			"excludeByName": map[string]any{"Time": true},
+			"indexByName":   map[string]any{"target": 0, "check": 1, "Value": 2},
+			"renameByName":  map[string]any{"Value": "state"},
+		}})
+	health.GridPos(pos(0, 30, 8, 10))
+
+	probes := series("Health probe failures/s", "Failed health probes per second, by address, check and reason (timeout, refused, tls, status, error).", "short").
+		WithTarget(query(`sum by (target, check, reason) (rate(sitedns_check_failures_total{`+sel+`}[$__rate_interval]))`, "{{target}} {{check}} {{reason}}"))
+	probes.GridPos(pos(8, 30, 16, 10))
+
 	perTarget := series("Answers first per CAS (req/s)",
 		"How often each target was handed out first, per second, per name and scope: the load each CAS gets, for the selected sites.",
 		"reqps").
 		WithTarget(query(`sum by (name, scope, target) (rate(`+first+`[$__rate_interval]))`, "{{name}} {{scope}} {{target}}"))
-	perTarget.GridPos(pos(0, 30, 24, 10))
+	perTarget.GridPos(pos(0, 40, 24, 10))
 
-	return []cog.Builder[dashboard.Panel]{share, siteTable, unknown, sites, netmask, ratio, cv, perTarget}
+	return []cog.Builder[dashboard.Panel]{share, siteTable, unknown, sites, netmask, ratio, cv, health, probes, perTarget}
 }
 
 func configPanels() []cog.Builder[dashboard.Panel] {
@@ -280,12 +301,12 @@ func configPanels() []cog.Builder[dashboard.Panel] {
 		"How many different configs the selected replicas serve (distinct sitedns_config_info hashes). 1 is green; more means replicas answer differently (SitednsReplicasConfigDiverged).",
 		"none", `count(count by (hash) (sitedns_config_info{`+sel+`}))`).
 		Thresholds(thresholds(nil, "green", 2.0, "red"))
-	configs.GridPos(pos(0, 41, 6, 5))
+	configs.GridPos(pos(0, 51, 6, 5))
 
 	ok := single("Last reload successful", "1 when the last reload of every selected instance succeeded; 0 after a failure (the previous config keeps serving).",
 		"none", `min(sitedns_config_last_reload_successful{`+sel+`})`).
 		Thresholds(thresholds(nil, "red", 1.0, "green"))
-	ok.GridPos(pos(6, 41, 6, 5))
+	ok.GridPos(pos(6, 51, 6, 5))
 
 	identity := table.NewPanelBuilder().Title("Config identity per replica").
 		Description("The config hash each instance serves (SHA-256 of the config file and the zone files it names). Replicas that should agree show one hash.").
@@ -295,11 +316,11 @@ func configPanels() []cog.Builder[dashboard.Panel] {
 			"excludeByName": map[string]any{"Time": true, "Value": true, "__name__": true},
 			"indexByName":   map[string]any{"instance": 0, "hash": 1, "job": 2},
 		}})
-	identity.GridPos(pos(12, 41, 12, 7))
+	identity.GridPos(pos(12, 51, 12, 7))
 
 	age := single("Config age", "How long ago each instance loaded the config it serves.", "s",
 		`time() - sitedns_config_last_reload_success_timestamp_seconds{`+sel+`}`)
-	age.GridPos(pos(0, 46, 12, 5))
+	age.GridPos(pos(0, 56, 12, 5))
 
 	serials := table.NewPanelBuilder().Title("Zone serials per replica").
 		Description("The SOA serial of each zone each instance serves (sitedns_zone_serial). Replicas of one zone should agree (SitednsZoneSerialDiverged).").
@@ -310,23 +331,23 @@ func configPanels() []cog.Builder[dashboard.Panel] {
 			"indexByName":   map[string]any{"zone": 0, "instance": 1, "Value": 2, "job": 3},
 			"renameByName":  map[string]any{"Value": "serial"},
 		}})
-	serials.GridPos(pos(12, 48, 12, 7))
+	serials.GridPos(pos(12, 58, 12, 7))
 
 	reloads := series("Config reloads", "Reloads (SIGHUP, POST /-/reload, -watch) by result, success or failure. The load at start-up is not a reload.", "short").
 		WithTarget(query(`sum by (result) (increase(sitedns_config_reloads_total{`+sel+`}[$__rate_interval]))`, "{{result}}")).
 		OverrideByName("failure", []dashboard.DynamicConfigValue{{Id: "color", Value: map[string]any{"mode": "fixed", "fixedColor": "red"}}})
-	reloads.GridPos(pos(0, 51, 12, 6))
+	reloads.GridPos(pos(0, 61, 12, 6))
 
 	records := series("Zone records", "Records in each zone served, per instance.", "short").
 		WithTarget(query(`sitedns_zone_records{`+sel+`,zone=~"$zone"}`, "{{instance}} {{zone}}"))
-	records.GridPos(pos(12, 55, 12, 7))
+	records.GridPos(pos(12, 65, 12, 7))
 
 	build := table.NewPanelBuilder().Title("Build").Description("The version, revision and Go version of each instance.").Datasource(ds).
 		WithTarget(instant(`sitedns_build_info{` + sel + `}`)).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
 			"excludeByName": map[string]any{"Time": true, "Value": true, "__name__": true},
 		}})
-	build.GridPos(pos(0, 57, 12, 5))
+	build.GridPos(pos(0, 67, 12, 5))
 
 	return []cog.Builder[dashboard.Panel]{configs, ok, identity, age, serials, reloads, records, build}
 }
@@ -337,29 +358,29 @@ func trafficPanels() []cog.Builder[dashboard.Panel] {
 	}
 	qps := single("Queries/s", "Queries per second, every transport and type.", "reqps",
 		`sum(rate(sitedns_queries_total{`+sel+`}[$__rate_interval]))`)
-	qps.GridPos(pos(0, 63, 6, 4))
+	qps.GridPos(pos(0, 73, 6, 4))
 	dropped := single("Dropped/s", "Packets per second that got no reply (malformed, responses, rate limited, over the TCP cap, panics).", "pps",
 		`sum(rate(sitedns_dropped_total{`+sel+`}[$__rate_interval]))`)
-	dropped.GridPos(pos(6, 63, 6, 4))
+	dropped.GridPos(pos(6, 73, 6, 4))
 	p99 := single("p99 latency", "99th percentile of the time from reading a query to writing its response, all transports.", "s", dur("0.99", "le"))
-	p99.GridPos(pos(12, 63, 6, 4))
+	p99.GridPos(pos(12, 73, 6, 4))
 	rrl := single("RRL: responses limited/s", "Responses per second that response rate limiting dropped ([rrl]): a client or a spoofed victim over its budget.", "pps",
 		`sum(rate(sitedns_dropped_total{`+sel+`,reason="ratelimit"}[$__rate_interval]))`)
-	rrl.GridPos(pos(18, 63, 6, 4))
+	rrl.GridPos(pos(18, 73, 6, 4))
 
 	byType := series("Queries/s by qtype and transport", "", "reqps").
 		WithTarget(query(`sum by (transport, qtype) (rate(sitedns_queries_total{`+sel+`}[$__rate_interval]))`, "{{transport}} {{qtype}}"))
-	byType.GridPos(pos(0, 67, 12, 8))
+	byType.GridPos(pos(0, 77, 12, 8))
 	rcodes := series("Responses/s by rcode", "Replies sent by response code; a reply rate limiting drops is not one.", "reqps").
 		WithTarget(query(`sum by (rcode) (rate(sitedns_responses_total{`+sel+`}[$__rate_interval]))`, "{{rcode}}"))
-	rcodes.GridPos(pos(12, 67, 12, 8))
+	rcodes.GridPos(pos(12, 77, 12, 8))
 	latency := series("Latency p50 / p99", "The time from reading a query to writing its response, by transport (from the histogram: 10µs to 100ms buckets).", "s").
 		WithTarget(query(dur("0.5", "transport, le"), "p50 {{transport}}").RefId("A")).
 		WithTarget(query(dur("0.99", "transport, le"), "p99 {{transport}}").RefId("B"))
-	latency.GridPos(pos(0, 75, 12, 8))
+	latency.GridPos(pos(0, 85, 12, 8))
 	reasons := series("Dropped packets by reason", "malformed, response (QR set), ratelimit (RRL), tcp_limit, panic.", "pps").
 		WithTarget(query(`sum by (reason) (rate(sitedns_dropped_total{`+sel+`}[$__rate_interval]))`, "{{reason}}"))
-	reasons.GridPos(pos(12, 75, 12, 8))
+	reasons.GridPos(pos(12, 85, 12, 8))
 	return []cog.Builder[dashboard.Panel]{qps, dropped, p99, rrl, byType, rcodes, latency, reasons}
 }
 
