@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/miekg/dns"
 )
@@ -361,5 +363,95 @@ func TestTCPPoolReclaim(t *testing.T) {
 		if err != nil || len(r.Answer) != 1 {
 			t.Errorf("fifth /24 over TCP with 1,000 slots held: %v %v", r, err)
 		}
+	}
+}
+
+// rssKiB returns the resident set size of process pid.
+func rssKiB(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			var kb int
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+			return kb
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// setNoFile sets the open-file limit of process pid, soft and hard.
+func setNoFile(t *testing.T, pid int, n uint64) {
+	t.Helper()
+	lim := syscall.Rlimit{Cur: n, Max: n}
+	if _, _, errno := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, uintptr(pid), syscall.RLIMIT_NOFILE,
+		uintptr(unsafe.Pointer(&lim)), 0, 0, 0); errno != 0 {
+		t.Fatalf("prlimit: %v", errno)
+	}
+}
+
+// TestHTTPIdleConnections: 5,000 keep-alive connections left idle after one
+// GET each, against a process allowed 1,200 open files, neither grow its
+// memory without bound nor take the file descriptors DNS needs: a DNS TCP
+// query is answered, and a scrape too.
+func TestHTTPIdleConnections(t *testing.T) {
+	in := start(t, "-config", floodConfig(t, "", 0, 0, ""))
+	pid := in.cmd.Process.Pid
+	setNoFile(t, pid, 1200)
+	if code, _ := in.get(t, "/metrics"); code != 200 {
+		t.Fatalf("scrape: %d", code)
+	}
+	before := rssKiB(t, pid)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	answered := 0
+	deadline := time.Now().Add(30 * time.Second)
+	req := []byte("GET /-/healthy HTTP/1.1\r\nHost: sitedns\r\n\r\n")
+	buf := make([]byte, 4096)
+	for i := 0; i < 5000 && time.Now().Before(deadline); i++ {
+		d := net.Dialer{Timeout: 3 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 4, byte(i/250), byte(1+i%250))}}
+		c, err := d.Dial("tcp", in.Metrics)
+		if err != nil {
+			continue
+		}
+		conns = append(conns, c)
+		_ = c.SetDeadline(time.Now().Add(time.Second))
+		if _, err := c.Write(req); err != nil {
+			continue
+		}
+		if n, err := c.Read(buf); err == nil && strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200") {
+			answered++
+		}
+	}
+	after := rssKiB(t, pid)
+	r, err := in.exchange("tcp", "127.2.1.5", newQuery("small.flood.lab", dns.TypeA))
+	code := 0
+	hc := http.Client{Timeout: 5 * time.Second}
+	if resp, err := hc.Get("http://" + in.Metrics + "/metrics"); err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		code = resp.StatusCode
+	}
+	t.Logf("%d keep-alive connections opened, %d answered; RSS %d KiB before, %d KiB after (+%d); DNS over TCP: %v; scrape: %d",
+		len(conns), answered, before, after, after-before, err, code)
+	if err != nil || len(r.Answer) != 1 {
+		t.Errorf("DNS TCP query with 5,000 idle HTTP connections: %v %v", r, err)
+	}
+	if code != 200 {
+		t.Errorf("scrape with 5,000 idle HTTP connections: %d", code)
+	}
+	if answered < 4900 {
+		t.Errorf("only %d of 5,000 GETs answered", answered)
+	}
+	if grew := after - before; grew > 10<<10 {
+		t.Errorf("RSS grew %d KiB with idle connections, want under 10 MiB", grew)
 	}
 }
