@@ -455,3 +455,69 @@ func TestHTTPIdleConnections(t *testing.T) {
 		t.Errorf("RSS grew %d KiB with idle connections, want under 10 MiB", grew)
 	}
 }
+
+// TestWatchHalfWrittenConfig: a config rewritten in place in two halves
+// 0.5 s apart, under -watch -watch-interval 100ms: the first half, itself a
+// valid config without the name autodiscover, is never served (no NXDOMAIN
+// for autodiscover); the whole file is.
+func TestWatchHalfWrittenConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte(genA.config()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := start(t, "-config", path, "-watch", "-watch-interval", "100ms")
+	whole := genB.config()
+	cut := strings.Index(whole, "[[zone.name]]")
+	half, rest := whole[:cut], whole[cut:]
+
+	var nx, asked atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if r, err := in.exchange("udp", "127.1.1.5", newQuery("autodiscover.contoso.lab", dns.TypeA)); err == nil {
+				asked.Add(1)
+				if r.Rcode == dns.RcodeNameError {
+					nx.Add(1)
+				}
+			}
+			time.Sleep(5 * time.Millisecond) // pacing, not synchronisation
+		}
+	}()
+
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(half); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the slow writer under test
+	if _, err := f.WriteString(rest); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	served := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if version(t, in) == "B" {
+			served = true
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("autodiscover asked %d times during the write: %d NXDOMAIN", asked.Load(), nx.Load())
+	if !served {
+		t.Errorf("the whole new config was never served\n%s", in.Log())
+	}
+	if nx.Load() > 0 {
+		t.Errorf("the half-written config was served: %d NXDOMAIN for autodiscover", nx.Load())
+	}
+}

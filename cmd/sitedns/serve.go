@@ -50,6 +50,7 @@ type serveFlags struct {
 	shutdownTimeout time.Duration
 	watch           bool
 	watchInterval   time.Duration
+	watchSettle     time.Duration
 	tcpIdle         time.Duration
 	tcpRead         time.Duration
 	tcpMaxConns     int
@@ -70,6 +71,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "deadline for answering in-flight queries on shutdown")
 	fs.BoolVar(&f.watch, "watch", false, "reload when the config file's content changes (polls; follows ConfigMap symlink swaps)")
 	fs.DurationVar(&f.watchInterval, "watch-interval", time.Second, "how often -watch looks at the config file")
+	fs.DurationVar(&f.watchSettle, "watch-settle", time.Second, "-watch loads a changed file once its content has stayed the same this long, and on two consecutive polls")
 	fs.DurationVar(&f.tcpIdle, "tcp-idle-timeout", 10*time.Second, "close a TCP connection idle this long between queries")
 	fs.DurationVar(&f.tcpRead, "tcp-read-timeout", 2*time.Second, "close a TCP connection that takes longer to send one message it started (slowloris)")
 	fs.IntVar(&f.tcpMaxConns, "tcp-max-conns", 1000, "most TCP connections open at once; at the cap a new one takes the slot of the one idle longest")
@@ -238,7 +240,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	if f.watch && f.config != "" {
 		go supervise(ctx, log, "the config watch", func() {
-			watch(ctx, f.config, f.watchInterval, watched, func() { _ = rl.reload(ctx) }, log)
+			watch(ctx, f.config, f.watchInterval, f.watchSettle, watched, func() { _ = rl.reload(ctx) }, log)
 		})
 	}
 

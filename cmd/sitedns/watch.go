@@ -19,8 +19,14 @@ import (
 // last is the digest of the file read before the serving snapshot was
 // loaded, so a change made while sitedns starts is not taken for the
 // starting point (at worst it is loaded twice).
-func watch(ctx context.Context, path string, every time.Duration, last [sha256.Size]byte, reload func(), log *zap.Logger) {
+//
+// A change is loaded once it has settled (settler): the same content on
+// two consecutive polls, for at least settle. The reload reads the file
+// again; a write starting in between is seen at the next poll and loaded
+// once it settles in turn.
+func watch(ctx context.Context, path string, every, settle time.Duration, last [sha256.Size]byte, reload func(), log *zap.Logger) {
 	var lastErr string
+	st := settler{quiet: settle}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -38,7 +44,11 @@ func watch(ctx context.Context, path string, every time.Duration, last [sha256.S
 			continue
 		}
 		lastErr = ""
-		if sum != last {
+		if sum == last {
+			st.reset()
+			continue
+		}
+		if st.ready(sum, time.Now()) {
 			last = sum
 			log.Info("watch: config changed, reloading", zap.String("config", path))
 			reload()
