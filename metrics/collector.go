@@ -217,7 +217,7 @@ func collectSnapshot(ch chan<- prometheus.Metric, snap *zones.Snapshot) {
 			continue
 		}
 		ch <- constMetric(descZoneRecords, prometheus.GaugeValue, float64(z.Records), z.Origin)
-		if z.SOA != nil {
+		if z.SOA != nil && !(z.Secondary != nil && z.SOASynthesized) { // a secondary zone without data has no serial
 			ch <- constMetric(descZoneSerial, prometheus.GaugeValue, float64(z.SOA.Serial), z.Origin)
 		}
 	}

@@ -314,8 +314,8 @@ var answerCases = []Case{
 		Edit: func(m *dns.Msg) { m.Response = true }, NoReply: true,
 	},
 	{
-		Name: "opcode NOTIFY: NOTIMP", Qname: "contoso.lab.", Qtype: dns.TypeSOA,
-		Edit: func(m *dns.Msg) { m.Opcode = dns.OpcodeNotify }, Rcode: dns.RcodeNotImplemented,
+		Name: "opcode NOTIFY for a zone that is not a secondary: REFUSED", Qname: "contoso.lab.", Qtype: dns.TypeSOA,
+		Edit: func(m *dns.Msg) { m.Opcode = dns.OpcodeNotify }, Rcode: dns.RcodeRefused,
 	},
 	{
 		Name: "opcode UPDATE: NOTIMP", Qname: "contoso.lab.", Qtype: dns.TypeSOA,

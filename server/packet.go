@@ -75,7 +75,10 @@ func newScratch(st stats) *scratch { return &scratch{st: st} }
 //   - A header followed by garbage, section counts that overrun the message,
 //     an OPT out of place or twice: FORMERR with the ID, and the question
 //     when it can be read.
-//   - Opcode other than QUERY: NOTIMP. QDCOUNT other than 1: FORMERR. EDNS
+//   - NOTIFY (RFC 1996) for a secondary zone from an address in its
+//     notify_from: Config.Notify is called and the reply is the NOTIFY
+//     response (AA, the question echoed); any other NOTIFY: REFUSED.
+//   - Opcode other than QUERY and NOTIFY: NOTIMP. QDCOUNT other than 1: FORMERR. EDNS
 //     version above 0: BADVERS. Class other than IN: REFUSED, but for the
 //     CHAOS TXT queries id.server and hostname.bind when [server] identity
 //     is set, version.bind and version.server when [server] version is
@@ -183,6 +186,8 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 		sc.st.query(t, m.Question[0].Qtype)
 	}
 	switch {
+	case m.Opcode == dns.OpcodeNotify && w.qdcount == 1 && len(m.Question) == 1:
+		return s.notify(sc, dst, m.Question[0], src.Addr(), t, start), nil
 	case m.Opcode != dns.OpcodeQuery:
 		return s.finish(sc, dst, dns.RcodeNotImplemented, t, start), nil
 	case w.qdcount != 1 || len(m.Question) != 1:
@@ -223,6 +228,9 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 		z := zoneAt(snap, strings.ToLower(q.Name))
 		if t != metrics.TCP || z == nil || !transferAllowed(snap, src.Addr()) {
 			return s.finish(sc, dst, dns.RcodeRefused, t, start), nil
+		}
+		if z.Expired {
+			return s.finish(sc, dst, dns.RcodeServerFailure, t, start), nil
 		}
 		if stream {
 			return nil, z

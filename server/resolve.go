@@ -124,6 +124,13 @@ func resolve(r *resolution, snap *zones.Snapshot, q query) {
 			// An out-of-zone CNAME target: the resolver follows it.
 			return
 
+		case zones.KindServFail:
+			// A secondary zone with no data, or expired (RFC 1034 §4.3.5).
+			r.rcode = dns.RcodeServerFailure
+			r.aa = false
+			r.parts = r.parts[:0]
+			return
+
 		case zones.KindReferral:
 			if hop == 0 {
 				r.aa = false

@@ -66,6 +66,10 @@ type Config struct {
 	Logger *zap.Logger
 	// Stats receives the server's counters and latencies; nil means none.
 	Stats *metrics.Stats
+	// Notify is called with a secondary zone's origin when an allowed
+	// NOTIFY for it arrives (see ServePacket); it must not block. nil
+	// refuses every NOTIFY.
+	Notify func(origin string)
 }
 
 // UDPIO names a way for a UDP worker to wait for datagrams.

@@ -3,9 +3,11 @@ package server
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/miekg/dns"
+	"go.uber.org/zap"
 
 	"github.com/sitedns/sitedns/metrics"
 	"github.com/sitedns/sitedns/zones"
@@ -108,4 +110,23 @@ func (s *Server) transferStream(sc *scratch, buf []byte, z *zones.Zone, start ti
 	}
 	sc.done(r.Rcode, metrics.TCP, start)
 	return err
+}
+
+// notify answers a NOTIFY (RFC 1996 §3.7) for q's zone from src: when the
+// zone is a secondary zone of the snapshot and src is in its notify_from, it
+// hands the zone to Config.Notify (which schedules a refresh) and replies
+// with the NOTIFY response; otherwise REFUSED. sc.resp was begun by serve.
+func (s *Server) notify(sc *scratch, dst []byte, q dns.Question, src netip.Addr, t metrics.Transport, start time.Time) []byte {
+	snap := s.snap.Load()
+	var z *zones.Zone
+	if snap != nil && q.Qclass == dns.ClassINET {
+		z = zoneAt(snap, strings.ToLower(q.Name))
+	}
+	if z == nil || z.Secondary == nil || s.cfg.Notify == nil || !z.Secondary.NotifyAllowed(src) {
+		s.log.Debug("NOTIFY refused", zap.String("zone", q.Name), zap.Stringer("from", src))
+		return s.finish(sc, dst, dns.RcodeRefused, t, start)
+	}
+	s.cfg.Notify(z.Origin)
+	sc.resp.Authoritative = true
+	return s.finish(sc, dst, dns.RcodeSuccess, t, start)
 }

@@ -29,6 +29,9 @@ type compiler struct {
 	errs     Errors
 	warns    Errors // problems that do not stop the config: Snapshot.Warnings
 
+	tsig map[string]*TSIGKey // [[tsig]] keys by name
+	xfr  Transfers           // secondary zones' data; nil: none
+
 	addrs   []netip.Addr // scratch for answer: NewSet keeps no reference
 	weights []int        // scratch for answer
 
@@ -206,6 +209,7 @@ func (c *compiler) compile(cfg *fileConfig) *Snapshot {
 	top := c.policy(policy{Policy: ordering.DefaultPolicy()}, cfg.Ordering, c.loc.table(c.loc.whole(), "ordering", 0), "ordering")
 	c.sites(cfg, snap)
 	c.checks(cfg, snap)
+	c.tsigKeys(cfg, snap)
 
 	seen := map[string]int{}
 	for i := range cfg.Zone {
@@ -474,6 +478,7 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 		size += strings.Count(zf.text, "\n")
 	}
 	z := &Zone{Origin: origin, Nodes: make(map[string]*Node, size+size/8)}
+	z.Secondary = c.secondary(zc, blk, field, z)
 	c.nodes = make([]*Node, 0, size+1)
 	c.names = make([]*nameSets, 1, size+1)
 	get := func(owner string) *nameSets {
@@ -499,7 +504,10 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 		ns.plain = c.tmp.records.append(ns.plain, r)
 	}
 
-	if zf != nil {
+	var xsrc *recordSrc // a secondary zone's transferred records
+	if z.Secondary != nil {
+		xsrc = c.transferred(z, addPlain)
+	} else if zf != nil {
 		c.parseZoneFile(zf, func(r record) { addPlain(r, "") })
 	}
 	lines := c.loc.quoted(blk)
@@ -521,6 +529,13 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 		nc := &zc.Name[k]
 		nb := c.loc.table(nameBlk, "zone.name", k)
 		c.name(nc, nb, origin, field, zpol, get)
+	}
+	if xsrc != nil {
+		owners := make([]string, len(zc.Name))
+		for k := range zc.Name {
+			owners[k] = ownerName(zc.Name[k].Name, origin)
+		}
+		c.overlay(z, xsrc, owners)
 	}
 
 	for _, n := range c.nodes {

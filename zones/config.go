@@ -13,6 +13,15 @@ type fileConfig struct {
 	Zone     []zoneConfig    `toml:"zone"`
 	RRL      *rrlConfig      `toml:"rrl"`
 	Check    []checkConfig   `toml:"check"`
+	TSIG     []tsigConfig    `toml:"tsig"`
+}
+
+// tsigConfig is one [[tsig]]: a shared key for signing zone transfers
+// (RFC 8945).
+type tsigConfig struct {
+	Name      string `toml:"name"`
+	Algorithm string `toml:"algorithm"`
+	Secret    string `toml:"secret"`
 }
 
 // serverConfig is the [server] table.
@@ -70,6 +79,14 @@ type zoneConfig struct {
 	// Check names the [[check]] of the zone's A and AAAA sets of more
 	// than one record.
 	Check string `toml:"check"`
+
+	// A secondary zone: its records come from its primaries by AXFR/IXFR.
+	Primaries  []string `toml:"primaries"`
+	TSIG       string   `toml:"tsig"`
+	NotifyFrom []string `toml:"notify_from"`
+	Store      string   `toml:"store"`
+	// Any zone: where to send NOTIFY when its serial changes.
+	AlsoNotify []string `toml:"also_notify"`
 }
 
 // dnssecConfig is a [zone.dnssec] table: the zone is signed when it is

@@ -85,11 +85,17 @@ func DemoConfig() []byte { return append([]byte(nil), demoConfig...) }
 // error is an Errors listing every problem. counters may be shared between
 // loads so counters survive reloads.
 func Load(path string, counters *Counters) (*Snapshot, error) {
+	return LoadWith(path, counters, nil)
+}
+
+// LoadWith is Load with the data of the secondary zones from xfr (nil:
+// none, and those zones answer SERVFAIL).
+func LoadWith(path string, counters *Counters, xfr Transfers) (*Snapshot, error) {
 	text, err := os.ReadFile(path)
 	if err != nil {
 		return nil, Errors{{File: path, Msg: err.Error()}}
 	}
-	snap, err := Parse(path, filepath.Dir(path), text, counters)
+	snap, err := ParseWith(path, filepath.Dir(path), text, counters, xfr)
 	if snap != nil {
 		snap.Source = path
 	}
@@ -105,6 +111,12 @@ func LoadDemo(counters *Counters) (*Snapshot, error) {
 // named by the config are read relative to dir ("" forbids them). counters
 // may be nil for a throwaway registry.
 func Parse(name, dir string, text []byte, counters *Counters) (*Snapshot, error) {
+	return ParseWith(name, dir, text, counters, nil)
+}
+
+// ParseWith is Parse with the data of the secondary zones from xfr (nil:
+// none, and those zones answer SERVFAIL).
+func ParseWith(name, dir string, text []byte, counters *Counters, xfr Transfers) (*Snapshot, error) {
 	if counters == nil {
 		counters = NewCounters()
 	}
@@ -114,6 +126,7 @@ func Parse(name, dir string, text []byte, counters *Counters) (*Snapshot, error)
 		loc:      newLocator(string(text)),
 		counters: counters,
 		hash:     sha256.New(),
+		xfr:      xfr,
 	}
 	c.hashFile("", string(text))
 	var cfg fileConfig

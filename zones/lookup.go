@@ -18,6 +18,9 @@ const (
 	KindNXDomain
 	// KindReferral: the name is at or below a delegation; Node is the cut.
 	KindReferral
+	// KindServFail: the name is in a secondary zone that has no data or has
+	// expired (Zone.Expired); the answer is SERVFAIL.
+	KindServFail
 )
 
 // Result is what Lookup found.
@@ -43,6 +46,9 @@ func (s *Snapshot) Lookup(qname string, qtype uint16) Result {
 	z := s.zoneFor(qname)
 	if z == nil {
 		return Result{}
+	}
+	if z.Expired {
+		return Result{Zone: z, Kind: KindServFail}
 	}
 	// end is where the origin starts in qname: names between end and the
 	// apex are below the apex.

@@ -53,7 +53,7 @@ func (c *compiler) node(z *Zone, n *Node, ns *nameSets, zpol policy) {
 			n.Sets = c.mem.setPtrs.take(1)
 			n.Sets[0] = set
 			c.checkedName(n, tb)
-		} else if tb.where != 0 {
+		} else if tb.where != 0 && z.Secondary == nil {
 			c.add(tb.where, tb.wfield, owner, "no records for this name")
 		}
 		return
@@ -97,7 +97,7 @@ func (c *compiler) node(z *Zone, n *Node, ns *nameSets, zpol policy) {
 		}
 		n.Sets = append(n.Sets, set)
 	}
-	if len(n.Sets) == 0 && tb.where != 0 && len(ns.plain) == 0 {
+	if len(n.Sets) == 0 && tb.where != 0 && len(ns.plain) == 0 && z.Secondary == nil {
 		c.add(tb.where, tb.wfield, owner, "no records for this name")
 	}
 	slices.SortFunc(n.Sets, func(a, b *RRset) int { return cmp.Compare(a.Type, b.Type) })

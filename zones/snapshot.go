@@ -56,6 +56,9 @@ type Snapshot struct {
 	// when off.
 	RateLimit *RateLimit
 
+	// TSIG lists the [[tsig]] keys.
+	TSIG []TSIGKey
+
 	// Sites maps a client address to a site index (0 = unknown).
 	Sites *ordering.Sites
 	// SiteNames[i] is the name of site i; SiteNames[0] is "unknown".
@@ -144,6 +147,15 @@ type Zone struct {
 
 	// DNSSEC is how the zone is signed; nil for an unsigned zone.
 	DNSSEC *Signing
+	// Secondary is set for a zone whose records come from primaries by
+	// zone transfer ([[zone]] primaries); nil for a zone of the config.
+	Secondary *Secondary
+	// Expired is set for a secondary zone with no data yet, or past its SOA
+	// expire without a refresh: every query in it gets SERVFAIL.
+	Expired bool
+	// AlsoNotify are the addresses sent a NOTIFY when the zone's serial
+	// changes ([[zone]] also_notify).
+	AlsoNotify []netip.AddrPort
 
 	hasCuts bool // some node is a delegation: Lookup walks the ancestors
 }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/sitedns/sitedns/secondary"
 	"github.com/sitedns/sitedns/zones"
 )
 
@@ -22,7 +25,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: sitedns check -config FILE")
 		return 2
 	}
-	snap, err := zones.Load(*config, zones.NewCounters())
+	// Secondary zones are checked with their stored copies, as serve
+	// would start with them; none is transferred.
+	stored := secondary.New(context.Background(), nil, nil)
+	snap, err := zones.LoadWith(*config, zones.NewCounters(), stored)
 	if err != nil {
 		var list zones.Errors
 		if errors.As(err, &list) {
@@ -39,6 +45,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "warning:", w)
 	}
 	for _, z := range snap.Zones {
+		if z.Secondary != nil {
+			fmt.Fprintln(stdout, secondaryLine(*config, z))
+			continue
+		}
 		if z.SOASynthesized {
 			fmt.Fprintf(stdout, "%s: zone %s has no SOA; serving %s\n", *config, z.Origin, z.SOA)
 		}
@@ -54,4 +64,25 @@ func summary(name string, s *zones.Snapshot) string {
 	}
 	return fmt.Sprintf("%s: ok: %d zone(s), %d record(s), %d site(s), %d scope(s)",
 		name, len(s.Zones), records, len(s.SiteNames)-1, len(s.ScopeNames))
+}
+
+// secondaryLine says where a secondary zone's data comes from and what it
+// starts with.
+func secondaryLine(name string, z *zones.Zone) string {
+	prim := make([]string, len(z.Secondary.Primaries))
+	for i, p := range z.Secondary.Primaries {
+		prim[i] = p.String()
+	}
+	key := ""
+	if z.Secondary.TSIG != nil {
+		key = " with key " + z.Secondary.TSIG.Name
+	}
+	start := "no stored copy: answers SERVFAIL until the first transfer"
+	switch {
+	case z.Secondary.Store != "" && !z.Expired:
+		start = fmt.Sprintf("stored copy serial %d, %d record(s)", z.SOA.Serial, z.Records)
+	case z.Secondary.Store != "" && !z.SOASynthesized:
+		start = fmt.Sprintf("stored copy serial %d is past its expire: answers SERVFAIL until a refresh", z.SOA.Serial)
+	}
+	return fmt.Sprintf("%s: zone %s: secondary of %s%s; %s", name, z.Origin, strings.Join(prim, ", "), key, start)
 }

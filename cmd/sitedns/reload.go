@@ -9,7 +9,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sitedns/sitedns/metrics"
+	"github.com/sitedns/sitedns/secondary"
 	"github.com/sitedns/sitedns/server"
+	"github.com/sitedns/sitedns/zones"
 )
 
 // reloader owns config reloads: SIGHUP, POST /-/reload and the file watch
@@ -17,28 +19,59 @@ import (
 // the config beside the serving snapshot, swapping only when it is good.
 // Serialising reloads in one goroutine means two triggers never race to
 // swap, and a caller can wait for the outcome of its own request.
+//
+// A secondary zone's new transfer (or its expiry) is published through the
+// same goroutine: the config text of the last good load is compiled again
+// with the new data and swapped in the same way, so a transfer and a reload
+// never race either.
 type reloader struct {
 	ld    loader
 	srv   *server.Server
 	stats *metrics.Stats
 	log   *zap.Logger
-	reqs  chan chan error
+	reqs  chan reloadReq
 	// health, when set, gives each new snapshot its targets' health
 	// before it serves.
 	health *healthKeeper
+	// sec holds the secondary zones' data and refresh loops; every compile
+	// takes their data from it, and every swap is reported to it.
+	sec *secondary.Manager
+
+	// text is the config text of the last good load (reloader goroutine
+	// only).
+	text []byte
 }
 
-func newReloader(ld loader, srv *server.Server, stats *metrics.Stats, log *zap.Logger) *reloader {
-	return &reloader{ld: ld, srv: srv, stats: stats, log: log, reqs: make(chan chan error)}
+// reloadReq is one request: a reload of the config file (xfr nil), or a
+// compile of the last good config text with xfr's secondary data.
+type reloadReq struct {
+	xfr    zones.Transfers
+	reason string
+	done   chan error
+}
+
+func newReloader(ld loader, srv *server.Server, stats *metrics.Stats, log *zap.Logger, sec *secondary.Manager, text []byte) *reloader {
+	return &reloader{ld: ld, srv: srv, stats: stats, log: log, reqs: make(chan reloadReq), sec: sec, text: text}
 }
 
 var errStopped = errors.New("reload: server is shutting down")
 
 // reload asks for a reload and waits for its outcome.
 func (r *reloader) reload(ctx context.Context) error {
+	return r.request(ctx, reloadReq{})
+}
+
+// publish compiles the last good config with xfr's secondary data and
+// swaps it in when it compiles (secondary.Publisher).
+func (r *reloader) publish(ctx context.Context, xfr zones.Transfers, reason string) error {
+	return r.request(ctx, reloadReq{xfr: xfr, reason: reason})
+}
+
+func (r *reloader) request(ctx context.Context, req reloadReq) error {
 	done := make(chan error, 1)
+	req.done = done
 	select {
-	case r.reqs <- done:
+	case r.reqs <- req:
 	case <-ctx.Done():
 		return errStopped
 	}
@@ -55,8 +88,12 @@ func (r *reloader) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case done := <-r.reqs:
-			done <- r.once()
+		case req := <-r.reqs:
+			if req.xfr != nil {
+				req.done <- r.recompile(req.xfr, req.reason)
+				continue
+			}
+			req.done <- r.once()
 		}
 	}
 }
@@ -76,15 +113,45 @@ func (r *reloader) once() (err error) {
 				zap.String("config", r.ld.name()), zap.Any("panic", p), zap.Stack("stack"))
 		}
 	}()
-	snap, err := r.ld.load()
+	snap, text, err := r.ld.load(r.sec)
 	if err != nil {
 		r.stats.Reloaded(false, start)
 		r.log.Error("reload failed; still serving the previous config",
 			zap.String("config", r.ld.name()), zap.Error(err))
 		return err
 	}
-	r.health.swap(r.srv, snap)
+	r.text = text
+	r.swap(snap)
 	r.stats.Reloaded(true, snap.Loaded)
 	r.log.Info("reloaded", zap.String("config", r.ld.name()), zap.Duration("took", time.Since(start)))
 	return nil
+}
+
+// recompile compiles the last good config text with xfr's secondary data
+// and swaps it in when it compiles. It is not a reload: the reload metrics
+// do not count it, and the config file is not read again.
+func (r *reloader) recompile(xfr zones.Transfers, reason string) (err error) {
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("compile: panic: %v", p)
+			r.log.Error("compile panicked; still serving the previous snapshot",
+				zap.String("reason", reason), zap.Any("panic", p), zap.Stack("stack"))
+		}
+	}()
+	snap, err := r.ld.compile(r.text, xfr)
+	if err != nil {
+		return err
+	}
+	r.swap(snap)
+	r.log.Info("snapshot swapped", zap.String("reason", reason), zap.Duration("took", time.Since(start)))
+	return nil
+}
+
+// swap publishes snap and tells the secondary zones.
+func (r *reloader) swap(snap *zones.Snapshot) {
+	r.srv.Swap(snap)
+	if r.sec != nil {
+		r.sec.Sync(snap)
+	}
 }

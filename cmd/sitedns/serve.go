@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/sitedns/sitedns/metrics"
+	"github.com/sitedns/sitedns/secondary"
 	"github.com/sitedns/sitedns/server"
 	"github.com/sitedns/sitedns/zones"
 )
@@ -117,11 +118,32 @@ type loader struct {
 	counters *zones.Counters
 }
 
-func (l loader) load() (*zones.Snapshot, error) {
+// load reads and compiles the config, with the secondary zones' data from
+// xfr (nil: none), and returns its text for later compiles.
+func (l loader) load(xfr zones.Transfers) (*zones.Snapshot, []byte, error) {
+	if l.path == "" {
+		snap, err := zones.LoadDemo(l.counters)
+		return snap, zones.DemoConfig(), err
+	}
+	text, err := os.ReadFile(l.path)
+	if err != nil {
+		return nil, nil, zones.Errors{{File: l.path, Msg: err.Error()}}
+	}
+	snap, err := l.compile(text, xfr)
+	return snap, text, err
+}
+
+// compile compiles config text read by load, with the secondary zones' data
+// from xfr.
+func (l loader) compile(text []byte, xfr zones.Transfers) (*zones.Snapshot, error) {
 	if l.path == "" {
 		return zones.LoadDemo(l.counters)
 	}
-	return zones.Load(l.path, l.counters)
+	snap, err := zones.ParseWith(l.path, filepath.Dir(l.path), text, l.counters, xfr)
+	if snap != nil {
+		snap.Source = l.path
+	}
+	return snap, err
 }
 
 func (l loader) name() string {
@@ -148,7 +170,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if f.watch && f.config != "" {
 		watched, _ = digest(f.config) // before the load: see watch
 	}
-	snap, err := ld.load()
+	// The secondary zones' refresh loops publish through the reloader,
+	// made below once the server is.
+	var rl *reloader
+	sec := secondary.New(ctx, log, func(xfr zones.Transfers, reason string) error {
+		return rl.publish(ctx, xfr, reason)
+	})
+	snap, text, err := ld.load(sec)
 	if err != nil {
 		if _, statErr := os.Stat(f.config); f.config != "" && errors.Is(statErr, fs.ErrNotExist) {
 			fmt.Fprintf(stderr, "sitedns: no config file at %s: mount one there (in a container: -v DIR:%s:ro with DIR holding %s; on Kubernetes the ConfigMap sitedns-config), write one with \"sitedns scaffold\" or \"sitedns demo\", or leave out -config for the demo lab\n",
@@ -213,6 +241,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		MaxTCPConnsPerPrefix: f.tcpMaxPerPrefix,
 		Logger:               log,
 		Stats:                stats,
+		Notify:               func(origin string) { sec.Notify(origin) },
 	}, snap)
 	if err := srv.Start(); err != nil {
 		log.Error("cannot listen", zap.Error(err))
@@ -220,9 +249,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 
 	var shuttingDown atomic.Bool
-	rl := newReloader(ld, srv, stats, log)
+	rl = newReloader(ld, srv, stats, log, sec, text)
 	rl.health = hk
 	go supervise(ctx, log, "the reloader", func() { rl.run(ctx) })
+	sec.Sync(snap) // the secondary zones' first SOA checks
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -249,7 +279,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if metricsAddr != "" {
 		ver, rev, gover := buildInfo()
 		reg := metrics.NewRegistry(stats, srv.Snapshot, metrics.BuildInfo{Version: ver, Revision: rev, GoVersion: gover})
-		reg.MustRegister(hk.mon)
+		reg.MustRegister(hk.mon, sec.Collector())
 		mux := metrics.NewMux(reg,
 			func() bool { return !shuttingDown.Load() && srv.Snapshot() != nil },
 			func() error { return rl.reload(ctx) })

@@ -1,0 +1,106 @@
+package server
+
+import (
+	"net/netip"
+	"path/filepath"
+	"testing"
+
+	"github.com/miekg/dns"
+
+	"github.com/sitedns/sitedns/metrics"
+	"github.com/sitedns/sitedns/zones"
+)
+
+type fixedTransfers map[string]zones.Transferred
+
+func (f fixedTransfers) Transferred(origin string, _ *zones.Secondary) (zones.Transferred, bool) {
+	t, ok := f[origin]
+	return t, ok
+}
+
+const secondaryZone = `contoso.lab.	3600	IN	SOA	dc1.contoso.lab. hostmaster.contoso.lab. 7 900 600 86400 300
+contoso.lab.	3600	IN	NS	dc1.contoso.lab.
+dc1.contoso.lab.	3600	IN	A	10.1.0.53
+`
+
+// TestNotify: a NOTIFY for a secondary zone from notify_from (127.0.0.0/8
+// in the config) gets the NOTIFY response and reaches Config.Notify; from
+// elsewhere, or for a zone that is not a secondary, REFUSED and nothing
+// reaches it.
+func TestNotify(t *testing.T) {
+	snap, err := zones.LoadWith(filepath.Join("..", "testdata", "config", "good", "secondary.toml"), nil,
+		fixedTransfers{"contoso.lab.": {Source: "t", Text: secondaryZone}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	s := New(Config{Notify: func(o string) { got = append(got, o) }}, snap)
+	tests := []struct {
+		name, zone, src string
+		rcode           int
+		notified        bool
+	}{
+		{"allowed", "contoso.lab.", "127.0.0.1", dns.RcodeSuccess, true},
+		{"allowed, mixed case", "Contoso.LAB.", "127.5.0.1", dns.RcodeSuccess, true},
+		{"outside notify_from", "contoso.lab.", "192.0.2.1", dns.RcodeRefused, false},
+		{"not a zone of ours", "fabrikam.lab.", "127.0.0.1", dns.RcodeRefused, false},
+		{"a name below the zone", "www.contoso.lab.", "127.0.0.1", dns.RcodeRefused, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got = nil
+			m := new(dns.Msg)
+			m.SetNotify(tt.zone)
+			req, _ := m.Pack()
+			out := s.ServePacket(nil, req, netip.AddrPortFrom(netip.MustParseAddr(tt.src), 5353), metrics.UDP)
+			r := new(dns.Msg)
+			if err := r.Unpack(out); err != nil {
+				t.Fatal(err)
+			}
+			if r.Rcode != tt.rcode || r.Opcode != dns.OpcodeNotify || !r.Response || r.Id != m.Id || len(r.Question) != 1 {
+				t.Errorf("reply: %v", r)
+			}
+			if r.Authoritative != (tt.rcode == dns.RcodeSuccess) {
+				t.Errorf("AA %v", r.Authoritative)
+			}
+			if (len(got) == 1 && got[0] == "contoso.lab.") != tt.notified {
+				t.Errorf("notified %v", got)
+			}
+		})
+	}
+}
+
+// TestSecondaryServFail: a secondary zone without data answers SERVFAIL
+// over the fast and the general path, and refuses to be transferred out
+// with SERVFAIL too.
+func TestSecondaryServFail(t *testing.T) {
+	snap, err := zones.LoadWith(filepath.Join("..", "testdata", "config", "good", "secondary.toml"), nil, fixedTransfers{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.AXFRAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	s := New(Config{}, snap)
+	src := netip.MustParseAddrPort("127.0.0.1:5353")
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+		t     metrics.Transport
+	}{
+		{"dc1.contoso.lab.", dns.TypeA, metrics.UDP},
+		{"autodiscover.contoso.lab.", dns.TypeA, metrics.UDP},
+		{"contoso.lab.", dns.TypeSOA, metrics.TCP},
+		{"nx.contoso.lab.", dns.TypeANY, metrics.UDP},
+		{"contoso.lab.", dns.TypeAXFR, metrics.TCP},
+	} {
+		m := newQuery(q.name, q.qtype)
+		m.SetEdns0(1232, false)
+		req, _ := m.Pack()
+		r := new(dns.Msg)
+		if err := r.Unpack(s.ServePacket(nil, req, src, q.t)); err != nil {
+			t.Fatal(err)
+		}
+		if r.Rcode != dns.RcodeServerFailure || r.Authoritative || len(r.Answer)+len(r.Ns) != 0 {
+			t.Errorf("%s %s: %v", q.name, dns.TypeToString[q.qtype], r)
+		}
+	}
+}
