@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sitedns/sitedns/metrics"
+	dnsnotify "github.com/sitedns/sitedns/notify"
 	"github.com/sitedns/sitedns/secondary"
 	"github.com/sitedns/sitedns/server"
 	"github.com/sitedns/sitedns/zones"
@@ -36,6 +37,8 @@ type reloader struct {
 	// sec holds the secondary zones' data and refresh loops; every compile
 	// takes their data from it, and every swap is reported to it.
 	sec *secondary.Manager
+	// notify sends NOTIFY to a zone's also_notify when its serial changes.
+	notify *dnsnotify.Sender
 
 	// text is the config text of the last good load (reloader goroutine
 	// only).
@@ -148,10 +151,15 @@ func (r *reloader) recompile(xfr zones.Transfers, reason string) (err error) {
 	return nil
 }
 
-// swap publishes snap and tells the secondary zones.
+// swap publishes snap, tells the secondary zones, and sends NOTIFY for
+// the zones whose serial changed.
 func (r *reloader) swap(snap *zones.Snapshot) {
-	r.srv.Swap(snap)
+	old := r.srv.Snapshot()
+	r.health.swap(r.srv, snap)
 	if r.sec != nil {
 		r.sec.Sync(snap)
+	}
+	if r.notify != nil {
+		r.notify.Changed(old, snap)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/sitedns/sitedns/metrics"
+	dnsnotify "github.com/sitedns/sitedns/notify"
 	"github.com/sitedns/sitedns/secondary"
 	"github.com/sitedns/sitedns/server"
 	"github.com/sitedns/sitedns/zones"
@@ -251,8 +252,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var shuttingDown atomic.Bool
 	rl = newReloader(ld, srv, stats, log, sec, text)
 	rl.health = hk
+	rl.notify = dnsnotify.New(ctx, log)
 	go supervise(ctx, log, "the reloader", func() { rl.run(ctx) })
 	sec.Sync(snap) // the secondary zones' first SOA checks
+	rl.notify.Changed(nil, snap)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -1,0 +1,89 @@
+package notify
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/sitedns/sitedns/zones"
+)
+
+// listener is a UDP peer that records the NOTIFY messages it gets and
+// answers them with rcode.
+func listener(t *testing.T, rcode int) (netip.AddrPort, chan *dns.Msg) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	got := make(chan *dns.Msg, 16)
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			m := new(dns.Msg)
+			if m.Unpack(buf[:n]) != nil {
+				continue
+			}
+			got <- m
+			r := new(dns.Msg)
+			r.SetRcode(m, rcode)
+			b, _ := r.Pack()
+			pc.WriteTo(b, from)
+		}
+	}()
+	return netip.MustParseAddrPort(pc.LocalAddr().String()), got
+}
+
+func zone(origin string, serial uint32, to ...netip.AddrPort) *zones.Zone {
+	return &zones.Zone{Origin: origin, AlsoNotify: to,
+		SOA: &dns.SOA{Hdr: dns.RR_Header{Name: origin, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 3600}, Ns: "ns." + origin, Mbox: "h." + origin, Serial: serial}}
+}
+
+// TestChanged: a zone whose serial changed is announced to each also_notify
+// address with its SOA; an unchanged one is not.
+func TestChanged(t *testing.T) {
+	a, got := listener(t, dns.RcodeSuccess)
+	s := New(context.Background(), nil)
+	old := &zones.Snapshot{Zones: []*zones.Zone{zone("contoso.lab.", 1, a), zone("fabrikam.lab.", 5, a)}}
+	cur := &zones.Snapshot{Zones: []*zones.Zone{zone("contoso.lab.", 2, a), zone("fabrikam.lab.", 5, a)}}
+	s.Changed(old, cur)
+	select {
+	case m := <-got:
+		if m.Opcode != dns.OpcodeNotify || m.Question[0].Name != "contoso.lab." || m.Question[0].Qtype != dns.TypeSOA ||
+			len(m.Answer) != 1 || m.Answer[0].(*dns.SOA).Serial != 2 {
+			t.Errorf("NOTIFY: %v", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no NOTIFY")
+	}
+	select {
+	case m := <-got:
+		t.Errorf("unexpected second NOTIFY: %v", m)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestRetry: a NOTIFY answered with an error is sent again.
+func TestRetry(t *testing.T) {
+	a, got := listener(t, dns.RcodeRefused)
+	s := New(context.Background(), nil)
+	s.timeout = 50 * time.Millisecond
+	s.tries = 3
+	s.Changed(nil, &zones.Snapshot{Zones: []*zones.Zone{zone("contoso.lab.", 1, a)}})
+	for i := range 3 {
+		select {
+		case <-got:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("try %d never came", i+1)
+		}
+	}
+}
