@@ -1,18 +1,21 @@
 package e2e
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -398,6 +401,9 @@ records = ["300 IN SRV 0 0 5061 pool01.contoso.lab.", "300 IN SRV 0 0 5061 pool0
 		t.Errorf("127.2.1.10 left after %v, later than %v (+%v scheduling)", took, leaveBound, hSlack)
 	}
 	evenly(firsts(3000, "127.2.1.10"), []string{"127.1.1.10", "127.3.1.10"})
+	if answers, down := loadtestDown(t, in, "127.2.1.10"); answers == 0 || down != 0 {
+		t.Errorf("sitedns loadtest -down 127.2.1.10 with it down: %d of %d answers held it", down, answers)
+	}
 	if v := metricValue(t, in, upSeries("cas-https", "127.2.1.10")); v != 0 {
 		t.Errorf("%s = %v, want 0", upSeries("cas-https", "127.2.1.10"), v)
 	}
@@ -419,6 +425,10 @@ records = ["300 IN SRV 0 0 5061 pool01.contoso.lab.", "300 IN SRV 0 0 5061 pool0
 		t.Logf("%s", grepLines(body, "127.2.1.10"))
 	}
 	evenly(firsts(3000), testCAS)
+	// The same measure, told of a CAS that is up, sees it in every answer.
+	if answers, down := loadtestDown(t, in, "127.2.1.10"); answers == 0 || down != answers {
+		t.Errorf("sitedns loadtest -down 127.2.1.10 with it up: %d of %d answers held it", down, answers)
+	}
 
 	// A CAS that fails every other probe never reaches fall failures in a
 	// row: it stays in every answer, its state never changes.
@@ -426,11 +436,11 @@ records = ["300 IN SRV 0 0 5061 pool01.contoso.lab.", "300 IN SRV 0 0 5061 pool0
 	cas[2].flap.Store(true)
 	h0 := cas[2].hits.Load()
 	flapEnd := time.Now().Add(20 * time.Second)
-	for cas[2].hits.Load() < h0+4*hFall {
-		for _, a := range []string{"127.3.1.10"} {
-			if r := cl.ask(ad, dns.TypeA); r != nil && !slices.Contains(addrs(r), a) {
-				t.Fatalf("flapping %s left an answer: %v", a, addrs(r))
-			}
+	flapTick := time.NewTicker(time.Millisecond) // sampling, as until does
+	defer flapTick.Stop()
+	for ; cas[2].hits.Load() < h0+4*hFall; <-flapTick.C {
+		if r := cl.ask(ad, dns.TypeA); r != nil && !slices.Contains(addrs(r), "127.3.1.10") {
+			t.Fatalf("flapping 127.3.1.10 left an answer: %v", addrs(r))
 		}
 		if time.Now().After(flapEnd) {
 			t.Fatalf("only %d probes of the flapping CAS in 20s", cas[2].hits.Load()-h0)
@@ -491,4 +501,37 @@ records = ["300 IN SRV 0 0 5061 pool01.contoso.lab.", "300 IN SRV 0 0 5061 pool0
 		t.Errorf("%d of %d queries lost", cl.lost, cl.sent)
 	}
 	t.Logf("%d queries, %d lost; fail-open counter %v", cl.sent, cl.lost, fo)
+}
+
+// loadtestDown runs sitedns loadtest against in, told that down is down,
+// and returns the answers and those holding down, over every group.
+func loadtestDown(t *testing.T, in *instance, down string) (answers, withDown int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, sitednsBin, "loadtest", "-server", in.DNS, "-name", "autodiscover.contoso.lab",
+		"-clients", "127.9.0.0/24,127.8.0.0/24", "-queries", "600", "-json", "-q", "-down", down)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("sitedns loadtest: %v\n%s", err, out)
+	}
+	var r struct {
+		Down   []string `json:"down"`
+		Groups []struct {
+			Answers     int `json:"answers"`
+			DownAnswers int `json:"down_answers"`
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("loadtest JSON: %v\n%s", err, out)
+	}
+	if len(r.Down) != 1 || r.Down[0] != down {
+		t.Errorf("report's down list %v", r.Down)
+	}
+	for _, g := range r.Groups {
+		answers += g.Answers
+		withDown += g.DownAnswers
+	}
+	t.Logf("sitedns loadtest -down %s: %d of %d answers held it", down, withDown, answers)
+	return answers, withDown
 }

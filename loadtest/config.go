@@ -89,6 +89,11 @@ type Config struct {
 	// Seed seeds the random order of the queries in each block (0: the
 	// clock).
 	Seed uint64
+	// Down lists targets the run was told are down (addresses, or host
+	// names for SRV, MX and CNAME answers): each group counts the answers
+	// that held one (Group.DownAnswers), so that a server's health
+	// checking is measured from outside.
+	Down []string
 }
 
 // Client is one simulated client.
@@ -222,6 +227,11 @@ func (c *Config) Validate() error {
 	if !c.Bind && !c.ECS {
 		return errors.New("loadtest: clients need source binding, ECS, or both")
 	}
+	down, err := normalizeDown(c.Down)
+	if err != nil {
+		return err
+	}
+	c.Down = down
 	for i, cl := range c.Clients {
 		if !cl.Addr.IsValid() {
 			return fmt.Errorf("loadtest: client %d: no address", i)

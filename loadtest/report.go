@@ -114,6 +114,8 @@ type Report struct {
 	QPS        float64 `json:"qps"`
 	Latency    Latency `json:"latency"`
 	Groups     []Group `json:"groups"`
+	// Down lists the targets the run was told are down (Config.Down).
+	Down []string `json:"down,omitempty"`
 }
 
 // Group is the report for the queries of one site's clients for one name and
@@ -161,6 +163,9 @@ type Group struct {
 	// AffinityViolations counts answers holding a record outside the
 	// expected targets; -1 when there is no expectation to check against.
 	AffinityViolations int `json:"affinity_violations"`
+	// DownAnswers counts answers holding a target of Report.Down, -1
+	// when the run was told of none.
+	DownAnswers int `json:"down_answers"`
 }
 
 // Target is one target's share of first answers.
@@ -197,6 +202,7 @@ type groupAcc struct {
 	queries, responses, answers int
 	timeouts, errors, tcp       int
 	hits, local, violations     int
+	down                        int // answers holding a target of Config.Down
 	rcodes                      map[int]int
 	first                       map[string]int
 	seen                        []string    // every target seen, first-seen order
@@ -291,6 +297,9 @@ func (a *Analysis) Add(s Sample) {
 	if violation {
 		g.violations++
 	}
+	if len(a.cfg.Down) > 0 && holdsDown(s.Targets, a.cfg.Down) {
+		g.down++
+	}
 }
 
 // Report returns the report of the samples so far, for a run that started at
@@ -310,6 +319,7 @@ func (a *Analysis) Report(started time.Time, elapsed time.Duration) *Report {
 		Queries: a.total.queries, Responses: a.total.responses, Timeouts: a.total.timeouts,
 		Errors: a.total.errors, TCP: a.total.tcp, QPS: rate(a.total.queries),
 		Latency: latencyOf(slices.Clone(a.latencies)),
+		Down:    slices.Clone(cfg.Down),
 	}
 	if len(r.Servers) > 1 {
 		r.Server = strings.Join(r.Servers, ",")
@@ -338,7 +348,11 @@ func (a *Analysis) group(g *groupAcc, rate func(int) float64) Group {
 		NetmaskHits: g.hits, LocalAnswers: g.local,
 		NetmaskHit:         Float(math.NaN()),
 		AffinityViolations: -1,
+		DownAnswers:        -1,
 		Expected:           g.expect != nil,
+	}
+	if len(cfg.Down) > 0 {
+		out.DownAnswers = g.down
 	}
 	for c := range g.clients {
 		out.Clients = append(out.Clients, cfg.Clients[c].Addr.String())

@@ -55,6 +55,21 @@ func WriteText(w io.Writer, r *Report) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(r.Down) > 0 {
+		fmt.Fprintf(&b, "\nanswers holding a target told down (%s)\n", strings.Join(r.Down, ", "))
+		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "site\tname\ttype\tanswers\twith a down target\tshare\t")
+		for _, g := range r.Groups {
+			share := 0.0
+			if g.Answers > 0 {
+				share = float64(g.DownAnswers) / float64(g.Answers)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%5.1f%%\t\n", g.Site, g.Name, g.Type, g.Answers, g.DownAnswers, 100*share)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
 	b.WriteString("\nmax/min: largest over smallest first-answer count, each over its expected count (1 = perfectly even).\n")
 	fmt.Fprintf(&b, "p: chi-square goodness of fit against the expected shares; unfair when p < %.3g (%g over %d groups).\n", r.GroupAlpha, r.Alpha, len(r.Groups))
 	b.WriteString("fair?: some expected count is below 5, too few answers for the chi-square test to say much.\n")

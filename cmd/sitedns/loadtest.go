@@ -91,6 +91,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.BoolVar(&quiet, "q", false, "no progress line")
 	fs.IntVar(&gate.MaxFailures, "max-failures", 0, "exit 3 when more queries than this time out or fail with an error")
 	fs.BoolVar(&gate.Fairness, "fail-unfair", false, "exit 3 when any group is unfair or has affinity violations")
+	down := fs.String("down", "", "targets known to be down, ADDR or HOST,...: each group reports the answers that held one")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -119,6 +120,9 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		cfg.Servers = []string{defaultListen}
 	}
 	cfg.Names, cfg.Types = names, types
+	if *down != "" {
+		cfg.Down = strings.Split(*down, ",")
+	}
 	cfg.Bind = *bind
 	bindSet := false
 	fs.Visit(func(f *flag.Flag) { bindSet = bindSet || f.Name == "bind" })
