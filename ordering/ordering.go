@@ -2,6 +2,7 @@ package ordering
 
 import (
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -237,6 +238,68 @@ func (s *Set) Len() int { return len(s.v4) }
 // The server uses it to set the ECS scope.
 func (s *Set) ClientDependent() bool { return s.localOK }
 
+// LocalScope returns the length of the shortest prefix around client in
+// which every address gets the local tier client gets: the ECS scope that
+// netmask ordering gives an answer (RFC 7871 §7.2.1). It is 0 when the
+// order cannot depend on the client (no netmask ordering, or no record of
+// the client's family that can be local).
+//
+// When some record is local to client it is the netmask (ipv6_prefix for
+// an IPv6 client): any shorter prefix holds another network, local to no
+// record. When none is, it is one more than the longest prefix client shares
+// with any record, at most the netmask: no address in that prefix is in the
+// network of a record, so every one of them gets no local tier either.
+// (Under the classful mask every client in such a prefix has a mask at
+// least as long as the prefix, so the same holds.) An IPv4-mapped IPv6
+// client is an IPv4 client for ordering, and its scope is 96 more.
+// It never allocates.
+func (s *Set) LocalScope(client netip.Addr) int {
+	if !s.localOK {
+		return 0
+	}
+	add := 0
+	if client.Is4In6() {
+		client, add = client.Unmap(), 96
+	}
+	need := 0
+	switch {
+	case client.Is4():
+		m := s.netmask.Bits(client)
+		c := be32(client)
+		mask := mask32(m)
+		for _, v := range s.v4 {
+			if v == noV4 {
+				continue
+			}
+			x := uint32(v) ^ c
+			if x&mask == 0 {
+				return add + m
+			}
+			need = max(need, bits.LeadingZeros32(x)+1)
+		}
+	case client.Is6() && s.v6 != nil:
+		hi, lo := be128(client)
+		for i := range s.v6 {
+			r := &s.v6[i]
+			if !r.ok {
+				continue
+			}
+			cpl := bits.LeadingZeros64(r.hi ^ hi)
+			if cpl == 64 {
+				cpl += bits.LeadingZeros64(r.lo ^ lo)
+			}
+			if cpl >= s.v6bits {
+				return s.v6bits
+			}
+			need = max(need, cpl+1)
+		}
+	}
+	if need == 0 {
+		return 0
+	}
+	return add + need
+}
+
 // Order writes a permutation of 0..Len()-1 into dst for a query from client
 // and advances the rotation counter by one. It returns how many records were
 // placed first because they are local to the client (0 when none). dst must
@@ -252,19 +315,41 @@ func (s *Set) Order(dst []int, client netip.Addr) (local int) {
 	return s.OrderAt(dst, client, t)
 }
 
+// OrderScoped is Order that also returns LocalScope(client), found in the
+// same pass over the records that finds the local tier. The server orders
+// answer sets with it.
+func (s *Set) OrderScoped(dst []int, client netip.Addr) (local, scope int) {
+	var t uint64
+	if s.rotate {
+		t = s.tick.Add(1) - 1
+	}
+	return s.orderAt(dst, client, t)
+}
+
 // OrderAt is Order at an explicit rotation tick; it does not touch the
 // counter. Tests and the fast path use it. It is a pure function of its
 // arguments and the set, and never allocates.
 func (s *Set) OrderAt(dst []int, client netip.Addr, tick uint64) (local int) {
+	local, _ = s.orderAt(dst, client, tick)
+	return local
+}
+
+// orderAt is OrderAt, also returning LocalScope(client).
+func (s *Set) orderAt(dst []int, client netip.Addr, tick uint64) (local, scope int) {
 	dst = dst[:len(s.v4)]
 	if s.localOK {
 		if k := s.clientKey(client); k.fam != 0 {
-			n := 0
+			// need is one more than the longest prefix the client
+			// shares with a record: for noV4, whose bit 32 the
+			// client's key never has, it is at most 0.
+			n, need := 0, 0
 			if k.fam == 4 {
 				for _, v := range s.v4 {
-					if (v^k.v4)&k.m4 == 0 {
+					x := v ^ k.v4
+					if x&k.m4 == 0 {
 						n++
 					}
+					need = max(need, bits.LeadingZeros64(x)-31)
 				}
 			} else {
 				for i := range s.v6 {
@@ -272,15 +357,39 @@ func (s *Set) OrderAt(dst []int, client netip.Addr, tick uint64) (local int) {
 						n++
 					}
 				}
+				need = s.need6(&k)
 			}
 			if n > 0 {
 				s.tiers(dst, &k, n, tick)
-				return n
+				return n, int(k.bits) + int(k.add)
 			}
+			s.whole(dst, tick)
+			if need > 0 {
+				need += int(k.add)
+			}
+			return 0, need
 		}
 	}
 	s.whole(dst, tick)
-	return 0
+	return 0, 0
+}
+
+// need6 is one more than the longest prefix the IPv6 client k shares with
+// a record, 0 without IPv6 records.
+func (s *Set) need6(k *clientKey) int {
+	need := 0
+	for i := range s.v6 {
+		r := &s.v6[i]
+		if !r.ok {
+			continue
+		}
+		cpl := bits.LeadingZeros64(r.hi ^ k.hi)
+		if cpl == 64 {
+			cpl += bits.LeadingZeros64(r.lo ^ k.lo)
+		}
+		need = max(need, cpl+1)
+	}
+	return need
 }
 
 // whole writes the order of a set with no local record: the whole set
@@ -391,6 +500,8 @@ const noV4 = 1 << 32
 // clientKey is a client address prepared for comparison with records.
 type clientKey struct {
 	fam      uint8  // 4 or 6; 0 when no record can be local to the client
+	bits     uint8  // the netmask or ipv6_prefix length applied
+	add      uint8  // 96 for an IPv4-mapped client, whose scope is in IPv6 bits
 	v4, m4   uint64 // IPv4 client and mask; m4 includes bit 32 to reject noV4
 	hi, lo   uint64
 	mhi, mlo uint64
@@ -399,12 +510,16 @@ type clientKey struct {
 // clientKey prepares client: IPv4 (IPv4-mapped IPv6 unmapped) under the
 // set's netmask, IPv6 under IPv6Prefix when that is set.
 func (s *Set) clientKey(client netip.Addr) clientKey {
-	client = client.Unmap()
+	var add uint8
+	if client.Is4In6() {
+		client, add = client.Unmap(), 96
+	}
 	switch {
 	case client.Is4():
-		return clientKey{fam: 4, v4: uint64(be32(client)), m4: noV4 | uint64(mask32(s.netmask.Bits(client)))}
+		b := s.netmask.Bits(client)
+		return clientKey{fam: 4, bits: uint8(b), add: add, v4: uint64(be32(client)), m4: noV4 | uint64(mask32(b))}
 	case client.Is6() && s.v6 != nil:
-		k := clientKey{fam: 6}
+		k := clientKey{fam: 6, bits: uint8(s.v6bits)}
 		k.hi, k.lo = be128(client)
 		k.mhi, k.mlo = mask128(s.v6bits)
 		return k

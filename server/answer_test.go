@@ -444,17 +444,19 @@ var answerCases = []Case{
 		},
 	},
 	{
-		Name: "ECS: unknown-site client gets the default, full-length scope", Qname: "autodiscover.contoso.lab.", Qtype: dns.TypeA,
+		Name: "ECS: unknown-site client gets the default, scoped to the prefix that holds no site and no record", Qname: "autodiscover.contoso.lab.", Qtype: dns.TypeA,
 		Edit: func(m *dns.Msg) { withECS(m, "192.0.2.0", 24) },
 		AA:   true, Answer: []string{usAuto + "127.200.0.10"},
 		Check: func(t *testing.T, q, r *dns.Msg) {
-			if e := ecsOf(r); e == nil || e.SourceScope != 32 {
-				t.Errorf("ECS echo %v, want scope 32", e)
+			// 128.0.0.0/1 holds neither a site (127.x.0.0/16) nor the
+			// default set's 127.200.0.10.
+			if e := ecsOf(r); e == nil || e.SourceScope != 1 {
+				t.Errorf("ECS echo %v, want scope 1", e)
 			}
 		},
 	},
 	{
-		Name: "ECS: the address did not matter, scope 0", Qname: "_sipinternaltls._tcp.contoso.lab.", Qtype: dns.TypeSRV,
+		Name: "ECS: the address did not matter, scope 0 (the order of additional records does not count)", Qname: "_sipinternaltls._tcp.contoso.lab.", Qtype: dns.TypeSRV,
 		Edit: func(m *dns.Msg) { withECS(m, "127.2.1.0", 24) },
 		AA:   true, Answer: []string{"_sipinternaltls._tcp.contoso.lab. 300 IN SRV 0 0 5061 pool.contoso.lab."},
 		Extra: poolAddrs,

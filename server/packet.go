@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ type scratch struct {
 	st   stats // where this caller's counts go (a shard for a UDP reader)
 	req  dns.Msg
 	resp dns.Msg
-	res  resolution
+	dec  decision // the decision of the current query
 
 	// OPT of the response: optOn says the query had one.
 	opt     dns.OPT
@@ -107,15 +108,13 @@ func newScratch(st stats) *scratch { return &scratch{st: st} }
 // two ECS options) gets FORMERR. With client_subnet off ECS is an unknown
 // option: ignored, never echoed.
 //
-// ECS scope (RFC 7871 §7.2.1, the longest relevant prefix of any RRset in the
-// answer section): for a site-aware RRset, the length of the site subnet the
-// client matched (the full address length for a client in no site); for a
-// set whose order can depend on the client (Set.ClientDependent), the
-// netmask-ordering prefix (/24 IPv4, /64 IPv6) whether or not a record was
-// local, since a client in another network could get a different order; the
-// longest of these, and 0 when nothing depended on the address, for negative
-// answers and referrals (§7.4), and for SOURCE 0. Additional records do not
-// count (§7.4).
+// ECS scope (RFC 7871 §7.2.1): the longest prefix of the client address
+// that any part of the reply depended on — the client's site region for a
+// set picked by site (answer, CNAME, glue, or the address of an SRV/MX/NS
+// target), the local-tier scope of a set under netmask ordering — so that
+// every client in that prefix gets the same reply but for rotation (see
+// decide; docs/ecs.md); 0 when nothing depended on the address, and for
+// SOURCE 0.
 //
 // Metrics: Query once per query that parses, Response once per reply,
 // Observe per reply. The snapshot counters (answers first, netmask matches)
@@ -238,21 +237,47 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 		return s.transferOne(sc, dst, z, t, start), nil
 	}
 
-	res := &sc.res
-	resolve(res, snap, query{name: q.Name, qtype: q.Qtype, client: client, id: m.Id})
-	if sc.ecsOn && ecs.source != 0 {
-		sc.ecsData[3] = byte(res.scope)
+	lname := q.Name
+	if hasUpper(lname) {
+		lname = strings.ToLower(lname)
 	}
-	if res.siteCounted {
-		if c := snap.Counters.Site; res.site < len(c) && c[res.site] != nil {
-			c[res.site].Add(1)
+	d := &sc.dec
+	decide(d, snap, query{name: q.Name, lname: lname, qtype: q.Qtype, client: client, id: m.Id}, &sc.fast.sites)
+	if sc.ecsOn && ecs.source != 0 {
+		sc.ecsData[3] = byte(d.scope)
+	}
+	limit := maxTCPSize
+	if t == metrics.UDP {
+		limit = udpLimit(&w.opt, snap)
+	}
+	return s.writeMsg(sc, dst, snap, d, t, limit, start), nil
+}
+
+// hasUpper reports whether s holds an ASCII upper-case letter.
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return true
 		}
 	}
+	return false
+}
 
-	resp.Rcode = res.rcode
-	resp.Authoritative = res.aa
-	for i := range res.parts {
-		p := &res.parts[i]
+// writeMsg is the general writer: it sends d, the decision for the query
+// sc.resp answers (begun, with its OPT noted and ECS echoed), through
+// miekg/dns within limit bytes, truncating as ServePacket describes, and
+// counts it.
+func (s *Server) writeMsg(sc *scratch, dst []byte, snap *zones.Snapshot, d *decision, t metrics.Transport, limit int, start time.Time) []byte {
+	if d.siteCounted {
+		if c := snap.Counters.Site; d.site < len(c) && c[d.site] != nil {
+			c[d.site].Add(1)
+		}
+	}
+	resp := &sc.resp
+	resp.Rcode = d.rcode
+	resp.Authoritative = d.aa
+	for i := range d.parts {
+		p := &d.parts[i]
 		var sec *[]dns.RR
 		switch p.sec {
 		case secAnswer:
@@ -266,30 +291,28 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 			*sec = append(*sec, p.rr)
 			continue
 		}
-		for _, j := range res.order[p.lo:p.hi] {
+		for _, j := range d.order[p.lo:p.hi] {
 			rr := p.ans.RRs[j]
 			if p.owner != "" {
 				rr = dns.Copy(rr)
-				rr.Header().Name = p.owner
+				// The owner may be the fast path's buffer, which the
+				// next query overwrites.
+				rr.Header().Name = strings.Clone(p.owner)
 			}
 			*sec = append(*sec, rr)
 		}
 	}
 
-	limit := maxTCPSize
-	if t == metrics.UDP {
-		limit = udpLimit(&w.opt, snap)
-	}
-	out, delivered := s.pack(sc, dst, limit, res.glue)
-	out, full := s.limitKeyed(sc.st, t, snap, out, sc.peer, res.wildcard)
+	out, delivered := s.pack(sc, dst, limit, d.glue)
+	out, full := s.limitKeyed(sc.st, t, snap, out, sc.peer, d.wildcard)
 	if out == nil {
-		return nil, nil
+		return nil
 	}
 	if delivered && full {
-		countDelivered(res)
+		countDelivered(d)
 	}
 	sc.done(sc.resp.Rcode, t, start)
-	return out, nil
+	return out
 }
 
 // chaosTXT returns what answers q when it asks, in class CHAOS, for the TXT
@@ -335,22 +358,21 @@ func udpCap(size int, snap *zones.Snapshot) int {
 
 // countDelivered bumps the snapshot counters of the answer-section RRsets of
 // a response that went out with its answer section.
-func countDelivered(res *resolution) {
-	for i := range res.parts {
-		p := &res.parts[i]
+func countDelivered(d *decision) {
+	for i := range d.parts {
+		p := &d.parts[i]
 		if !p.counted || p.hi == p.lo {
 			continue
 		}
 		a := p.ans
-		if c := a.FirstCounter(res.site, res.order[p.lo]); c != nil {
+		if c := a.FirstCounter(d.site, d.order[p.lo]); c != nil {
 			c.Add(1)
 		}
 		if c := a.FailOpen(); c != nil {
 			c.Add(1)
 		}
-		if a.Order == nil || !a.Order.ClientDependent() || a.RRs[0].Header().Rrtype != dns.TypeA {
-			continue
-		}
+		// Local and RemoteOnly are set only for A sets under netmask
+		// ordering.
 		c := a.RemoteOnly
 		if p.local > 0 {
 			c = a.Local
@@ -384,6 +406,26 @@ func (sc *scratch) begin(m *dns.Msg, w *wireQuery) *dns.Msg {
 	r.Answer, r.Ns, r.Extra = r.Answer[:0], r.Ns[:0], r.Extra[:0]
 	sc.optOn, sc.optDO, sc.ecsOn = w.opt.present, w.opt.do, false
 	return r
+}
+
+// beginFast is begin for a query the fast path parsed, whose question name
+// as received is name: the general writer then writes its decision.
+func (sc *scratch) beginFast(req []byte, name string) {
+	q := &sc.fast.q
+	r := &sc.resp
+	clear(r.Answer)
+	clear(r.Ns)
+	clear(r.Extra)
+	r.MsgHdr = dns.MsgHdr{
+		Id:               binary.BigEndian.Uint16(req),
+		Response:         true,
+		Opcode:           dns.OpcodeQuery,
+		RecursionDesired: req[2]&(flagRD>>8) != 0,
+	}
+	r.Compress = true
+	r.Question = append(r.Question[:0], dns.Question{Name: name, Qtype: q.qtype, Qclass: dns.ClassINET})
+	r.Answer, r.Ns, r.Extra = r.Answer[:0], r.Ns[:0], r.Extra[:0]
+	sc.optOn, sc.optDO, sc.ecsOn = q.optOn, q.do, false
 }
 
 // echoECS makes the response carry the query's ECS option with scope.

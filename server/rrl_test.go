@@ -334,13 +334,14 @@ func TestRateLimitWildcard(t *testing.T) {
 	if c1 != rrlNoData || c2 != rrlNoData || h1 != h2 || h2 == h3 {
 		t.Errorf("NODATA at wild: class %d key %x; under *.wild: class %d key %x (by query name %x)", c1, h1, c2, h2, h3)
 	}
-	var res resolution
-	resolve(&res, plain.Snapshot(), query{name: "X.wild.contoso.lab.", qtype: dns.TypeTXT})
-	if res.wildcard != "*.wild.contoso.lab." {
-		t.Errorf("resolve: wildcard %q", res.wildcard)
+	var d decision
+	var memo siteMemo
+	decide(&d, plain.Snapshot(), query{name: "X.wild.contoso.lab.", lname: "x.wild.contoso.lab.", qtype: dns.TypeTXT}, &memo)
+	if d.wildcard != "*.wild.contoso.lab." {
+		t.Errorf("decide: wildcard %q", d.wildcard)
 	}
-	resolve(&res, plain.Snapshot(), query{name: "affinityus.contoso.lab.", qtype: dns.TypeA})
-	if res.wildcard != "" {
-		t.Errorf("resolve of a plain name: wildcard %q", res.wildcard)
+	decide(&d, plain.Snapshot(), query{name: "affinityus.contoso.lab.", lname: "affinityus.contoso.lab.", qtype: dns.TypeA}, &memo)
+	if d.wildcard != "" {
+		t.Errorf("decide for a plain name: wildcard %q", d.wildcard)
 	}
 }
