@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -39,6 +40,7 @@ type primary struct {
 	dir      string
 	zonePath string
 	argv     []string
+	ctlPort  int // named's control channel, for rndc
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -57,6 +59,12 @@ func startBINDPrimary(t *testing.T, ip, origin, zone, notifyTo string) *primary 
 		named = need(t, "named")
 	}
 	p := newPrimary(t, "bind", ip, origin, zone)
+	p.ctlPort = freePortOn(t, ip)
+	rndcConf := fmt.Sprintf("key \"rndc-key\" { algorithm hmac-sha256; secret %q; };\noptions { default-key \"rndc-key\"; default-server %s; default-port %d; };\n",
+		xfrKeySecret, ip, p.ctlPort)
+	if err := os.WriteFile(filepath.Join(p.dir, "rndc.conf"), []byte(rndcConf), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	nh, np, _ := net.SplitHostPort(notifyTo)
 	conf := fmt.Sprintf(`options {
 	directory %[1]q;
@@ -72,7 +80,11 @@ func startBINDPrimary(t *testing.T, ip, origin, zone, notifyTo string) *primary 
 	notify-delay 0;
 	ixfr-from-differences yes;
 };
-controls { };
+controls { inet %[5]s port %[12]d allow { %[5]s; } keys { "rndc-key"; }; };
+key "rndc-key" {
+	algorithm hmac-sha256;
+	secret %[7]q;
+};
 key %[6]q {
 	algorithm hmac-sha256;
 	secret %[7]q;
@@ -84,7 +96,7 @@ zone %[8]q {
 	also-notify { %[10]s port %[11]s; };
 };
 `, p.dir, filepath.Join(p.dir, "named.pid"), filepath.Join(p.dir, "session.key"), p.port, ip,
-		xfrKeyName, xfrKeySecret, origin, p.zonePath, nh, np)
+		xfrKeyName, xfrKeySecret, origin, p.zonePath, nh, np, p.ctlPort)
 	confPath := filepath.Join(p.dir, "named.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
@@ -210,7 +222,8 @@ func (p *primary) Log() string {
 	return p.log.String()
 }
 
-// update replaces the zone file and has the server reload it (SIGHUP): it
+// update replaces the zone file and has the server reload it (rndc or
+// knotc): it
 // then serves the new serial, keeps the difference for IXFR and sends
 // NOTIFY. update returns once the server answers the new serial (at most
 // 15s).
@@ -225,8 +238,13 @@ func (p *primary) update(zone string, serial uint32) {
 		if out, err := exec.Command(knotc, "-c", p.argv[2], "zone-reload", p.origin).CombinedOutput(); err != nil {
 			t.Fatalf("knotc zone-reload: %v\n%s", err, out)
 		}
-	} else if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatal(err)
+	} else {
+		// rndc reload of the one zone: repeated SIGHUPs (a reload of the
+		// whole configuration each) have been seen to wedge named 9.18.
+		rndc := "/usr/sbin/rndc"
+		if out, err := exec.Command(rndc, "-c", filepath.Join(p.dir, "rndc.conf"), "reload", strings.TrimSuffix(p.origin, ".")).CombinedOutput(); err != nil {
+			t.Fatalf("rndc reload: %v\n%s\n%s", err, out, p.Log())
+		}
 	}
 	if _, err := serialWithin(p.Addr, p.origin, serial, 15*time.Second); err != nil {
 		t.Fatalf("%s %s: %v\n%s", p.kind, p.Addr, err, p.Log())
