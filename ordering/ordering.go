@@ -533,3 +533,13 @@ func (s *Set) local6(k *clientKey, i int) bool {
 	r := &s.v6[i]
 	return r.ok && (r.hi^k.hi)&k.mhi == 0 && (r.lo^k.lo)&k.mlo == 0
 }
+
+// Resume makes s continue the rotation of from, the set it replaces on a
+// reload: the next Order of s starts where the next Order of from would
+// have, so that frequent reloads do not restart every rotation at its
+// first record. s must not be in use yet.
+func (s *Set) Resume(from *Set) {
+	if s != nil && from != nil {
+		s.tick.Store(from.tick.Load())
+	}
+}

@@ -27,7 +27,8 @@ type compiler struct {
 	loc      *locator
 	counters *Counters
 	errs     Errors
-	warns    Errors // problems that do not stop the config: Snapshot.Warnings
+	warns    Errors     // problems that do not stop the config: Snapshot.Warnings
+	rotating []rotating // Snapshot.rotating
 
 	tsig map[string]*TSIGKey // [[tsig]] keys by name
 	xfr  Transfers           // secondary zones' data; nil: none
@@ -248,6 +249,7 @@ func (c *compiler) compile(cfg *fileConfig) *Snapshot {
 	for i, n := range snap.SiteNames {
 		snap.Counters.Site[i] = c.counters.Get("site_queries", n)
 	}
+	snap.rotating, c.rotating = c.rotating, nil
 	snap.Counters.AnswersFirst = c.labeled.AnswersFirst
 	snap.Counters.FirstShares = c.labeled.FirstShares
 	snap.Counters.Netmask = c.labeled.Netmask

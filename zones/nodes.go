@@ -171,6 +171,9 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 	c.checkSize(owner, rrs, rs)
 	a := c.mem.answers.new()
 	*a = Answer{Scope: scope, RRs: rrs, Order: set, Wire: compileWire(rrs, &c.mem.wire)}
+	if set != nil && len(rrs) > 1 {
+		c.rotating = append(c.rotating, rotating{origin: z.Origin, owner: owner, qtype: t, scope: scope, a: a})
+	}
 	z.Records += len(rrs)
 	if appliesCheck(pol, t, len(rrs)) {
 		c.checkAnswer(z, owner, a, rs, pol.check-1)

@@ -79,6 +79,10 @@ type Snapshot struct {
 	// Checks are the [[check]] tables, in config order.
 	Checks []*health.Spec
 
+	// rotating lists the answer sets whose order rotates, for
+	// CarryRotation; nil once it ran.
+	rotating []rotating
+
 	// Counters are the per-target and per-site counters the metrics collector
 	// reads. They come from the Counters registry given to Compile, so the same
 	// label set keeps its counter across reloads.

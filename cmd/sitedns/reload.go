@@ -43,6 +43,8 @@ type reloader struct {
 	// text is the config text of the last good load (reloader goroutine
 	// only).
 	text []byte
+	// mem bounds memory while a compile runs (reloader goroutine only).
+	mem compileMemory
 }
 
 // reloadReq is one request: a reload of the config file (xfr nil), or a
@@ -86,17 +88,52 @@ func (r *reloader) request(ctx context.Context, req reloadReq) error {
 	}
 }
 
+// run serves requests one compile at a time. Reload requests that arrive
+// while a compile runs are coalesced: the next compile, which reads the file
+// after every one of them was made, answers them all, so a burst of SIGHUPs
+// or watch triggers costs one compile rather than one each. A transfer
+// carries data of its own whose compile decides its fate, so each gets a
+// compile, after the batch's reload.
 func (r *reloader) run(ctx context.Context) {
 	for {
+		var batch []reloadReq
 		select {
 		case <-ctx.Done():
 			return
 		case req := <-r.reqs:
-			if req.xfr != nil {
-				req.done <- r.recompile(req.xfr, req.reason)
-				continue
+			batch = append(batch, req)
+		}
+	waiting:
+		for {
+			select {
+			case req := <-r.reqs:
+				batch = append(batch, req)
+			default:
+				break waiting
 			}
-			req.done <- r.once()
+		}
+		r.serve(batch)
+	}
+}
+
+// serve answers a batch of requests: one compile for all its reloads, then
+// one for each transfer.
+func (r *reloader) serve(batch []reloadReq) {
+	var reloads []chan error
+	for _, req := range batch {
+		if req.xfr == nil {
+			reloads = append(reloads, req.done)
+		}
+	}
+	if len(reloads) > 0 {
+		err := r.once()
+		for _, done := range reloads {
+			done <- err
+		}
+	}
+	for _, req := range batch {
+		if req.xfr != nil {
+			req.done <- r.recompile(req.xfr, req.reason)
 		}
 	}
 }
@@ -116,7 +153,9 @@ func (r *reloader) once() (err error) {
 				zap.String("config", r.ld.name()), zap.Any("panic", p), zap.Stack("stack"))
 		}
 	}()
-	snap, text, err := r.ld.load(r.sec)
+	var snap *zones.Snapshot
+	var text []byte
+	r.mem.compiling(func() { snap, text, err = r.ld.load(r.sec) })
 	if err != nil {
 		r.stats.Reloaded(false, start)
 		r.log.Error("reload failed; still serving the previous config",
@@ -142,7 +181,8 @@ func (r *reloader) recompile(xfr zones.Transfers, reason string) (err error) {
 				zap.String("reason", reason), zap.Any("panic", p), zap.Stack("stack"))
 		}
 	}()
-	snap, err := r.ld.compile(r.text, xfr)
+	var snap *zones.Snapshot
+	r.mem.compiling(func() { snap, err = r.ld.compile(r.text, xfr) })
 	if err != nil {
 		return err
 	}
@@ -155,7 +195,9 @@ func (r *reloader) recompile(xfr zones.Transfers, reason string) (err error) {
 // the zones whose serial changed.
 func (r *reloader) swap(snap *zones.Snapshot) {
 	old := r.srv.Snapshot()
+	zones.CarryRotation(old, snap)
 	r.health.swap(r.srv, snap)
+	defer r.mem.swapped()
 	if r.sec != nil {
 		r.sec.Sync(snap)
 	}
