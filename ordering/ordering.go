@@ -252,9 +252,10 @@ func (s *Set) ClientDependent() bool { return s.localOK }
 // (Under the classful mask every client in such a prefix has a mask at
 // least as long as the prefix, so the same holds.) An IPv4-mapped IPv6
 // client is an IPv4 client for ordering, and its scope is 96 more.
-// It never allocates.
+// A set of one record has one order whatever its local tier: 0. It never
+// allocates.
 func (s *Set) LocalScope(client netip.Addr) int {
-	if !s.localOK {
+	if !s.localOK || len(s.v4) < 2 {
 		return 0
 	}
 	add := 0
@@ -359,8 +360,14 @@ func (s *Set) orderAt(dst []int, client netip.Addr, tick uint64) (local, scope i
 				}
 				need = s.need6(&k)
 			}
+			if len(dst) < 2 {
+				need = 0 // one record, one order
+			}
 			if n > 0 {
 				s.tiers(dst, &k, n, tick)
+				if len(dst) < 2 {
+					return n, 0
+				}
 				return n, int(k.bits) + int(k.add)
 			}
 			s.whole(dst, tick)
