@@ -109,6 +109,46 @@ zone %[8]q {
 	return p
 }
 
+// startBINDSecondary runs named -g on 127.0.0.1 at port as a
+// secondary of origin from primaryAddr (host:port), and returns once it has
+// the zone.
+func startBINDSecondary(t *testing.T, origin, primaryAddr string, port int) *primary {
+	t.Helper()
+	named := "/usr/sbin/named"
+	if _, err := os.Stat(named); err != nil {
+		named = need(t, "named")
+	}
+	p := newPrimary(t, "bind secondary", "127.0.0.1", origin, "")
+	p.port, p.Addr = port, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	ph, pp, _ := net.SplitHostPort(primaryAddr)
+	conf := fmt.Sprintf(`options {
+	directory %[1]q;
+	pid-file %[2]q;
+	session-keyfile %[3]q;
+	listen-on port %[4]d { 127.0.0.1; };
+	listen-on-v6 { none; };
+	recursion no;
+	dnssec-validation no;
+	minimal-responses yes;
+	notify no;
+};
+controls { };
+zone %[5]q {
+	type secondary;
+	file %[6]q;
+	primaries { %[7]s port %[8]s; };
+};
+`, p.dir, filepath.Join(p.dir, "named.pid"), filepath.Join(p.dir, "session.key"), p.port, origin,
+		filepath.Join(p.dir, "secondary.db"), ph, pp)
+	confPath := filepath.Join(p.dir, "named.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.argv = []string{named, "-g", "-c", confPath}
+	p.start()
+	return p
+}
+
 // startKnotPrimary runs knotd on ip at a free port, loading the zone file's
 // differences into its journal on each reload (so that it answers IXFR),
 // transfers for holders of the key only, and NOTIFY to notifyTo.

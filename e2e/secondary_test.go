@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -380,4 +381,46 @@ func TestSecondaryKnot(t *testing.T) {
 	t.Logf("serial 2 served by sitedns %v after Knot was told to reload", took)
 	compareZone(t, knot.Addr, in.DNS, "contoso.lab.", "autodiscover.contoso.lab. A")
 	checkOverlay(t, in)
+}
+
+// TestSecondaryChain: BIND, then sitedns as its secondary, then a second
+// BIND as sitedns's secondary. The second BIND gets the zone from sitedns
+// (overlays as their default set), and a change on the first reaches it
+// through sitedns: NOTIFY and IXFR in, then sitedns's NOTIFY to its
+// also_notify and an IXFR out.
+func TestSecondaryChain(t *testing.T) {
+	dir := t.TempDir()
+	listen := reserveListen(t)
+	bind := startBINDPrimary(t, "127.0.0.1", "contoso.lab", adZone(1, longTimers, 30), listen)
+	downstream := freePortOn(t, "127.0.0.1")
+	cfg := filepath.Join(dir, "sitedns.toml")
+	text := "[server]\naxfr_allow = [\"127.0.0.0/8\"]\n\n" + strings.Replace(secondaryConfig(bind.Addr, xfrKeySecret, dir),
+		"store = ", fmt.Sprintf("also_notify = [\"127.0.0.1:%d\"]\nstore = ", downstream), 1)
+	writeConfig(t, cfg, text)
+	in := startSecondary(t, cfg, listen)
+	waitSerial(t, "sitedns", in.DNS, "contoso.lab.", 1, 10*time.Second)
+
+	// The downstream secondary, on the port sitedns notifies, gets serial
+	// 1 by AXFR from sitedns: the overlay goes out as its default set.
+	sec := startBINDSecondary(t, "contoso.lab", in.DNS, downstream)
+	waitSerial(t, "downstream BIND", sec.Addr, "contoso.lab.", 1, 10*time.Second)
+	r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(newQuery("autodiscover.contoso.lab", dns.TypeA), sec.Addr)
+	if err != nil || !slices.Equal(addrs(r), []string{"203.0.113.10"}) {
+		t.Errorf("autodiscover from the downstream BIND: %v %v, want the overlay's default set", err, r)
+	}
+
+	sent := time.Now()
+	bind.update(adZone(2, longTimers, 29, "host31 1200 IN A 10.5.3.31"), 2)
+	waitSerial(t, "downstream BIND", sec.Addr, "contoso.lab.", 2, 10*time.Second) // by NOTIFY: the refresh is an hour away
+	t.Logf("serial 2 at the downstream BIND %v after the primary was told to reload", time.Since(sent))
+	waitLog(t, in, 1, 5*time.Second, `"NOTIFY sent"`, `"serial":2`)
+	t.Logf("downstream BIND:\n%s", grepLines(sec.Log(), "ransfer"))
+	// The whole zone is 56 records: serial 2 came as an IXFR (SOA 2,
+	// SOA 1, the deleted host30 and serial TXT, SOA 2, the added host31
+	// and serial TXT, SOA 2).
+	if m := regexp.MustCompile(`Transfer completed: \d+ messages, (\d+) records, .*\(serial 2\)`).FindStringSubmatch(sec.Log()); m == nil || m[1] != "8" {
+		t.Errorf("the downstream BIND's transfer of serial 2: %v, want 8 records (an IXFR)", m)
+	}
+	n := compareZone(t, bind.Addr, sec.Addr, "contoso.lab.", "autodiscover.contoso.lab. A")
+	t.Logf("%d RRsets of the downstream BIND answered as the first BIND answers them", n)
 }

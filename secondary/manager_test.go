@@ -21,7 +21,7 @@ import (
 type fakePrimary struct {
 	addr netip.AddrPort
 	mu   sync.Mutex
-	rrs  []dns.RR                 // the zone, SOA first
+	rrs  []dns.RR                // the zone, SOA first
 	resp func([]dns.RR) []dns.RR // the transfer's records; nil: SOA, zone, SOA
 }
 

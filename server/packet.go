@@ -85,7 +85,10 @@ func newScratch(st stats) *scratch { return &scratch{st: st} }
 //     is set, version.bind and version.server when [server] version is
 //     (an authoritative TXT with TTL 0). AXFR and IXFR:
 //     REFUSED over UDP, and over TCP unless the packet source is in
-//     Snapshot.AXFRAllow; an allowed IXFR gets the full zone (RFC 1995 §4).
+//     Snapshot.AXFRAllow; an allowed IXFR gets the differences from the
+//     client's serial when the zone's deltas reach back to it (CarryDeltas),
+//     the SOA alone when the client is current, else the full zone (RFC
+//     1995 §4). A secondary zone with no data or expired: SERVFAIL.
 //   - ANY: one RRset of the node (RFC 8482 §4.1).
 //
 // Response rate limiting (the snapshot's [rrl], over metrics.UDP only): the

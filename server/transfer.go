@@ -9,6 +9,7 @@ import (
 	"github.com/miekg/dns"
 	"go.uber.org/zap"
 
+	"github.com/sitedns/sitedns/internal/serial"
 	"github.com/sitedns/sitedns/metrics"
 	"github.com/sitedns/sitedns/zones"
 )
@@ -59,10 +60,108 @@ func zoneRecords(z *zones.Zone) []dns.RR {
 	return append(rrs, z.SOA)
 }
 
+// maxDeltas is how many versions back an IXFR can start from; a client
+// further behind gets the whole zone.
+const maxDeltas = 8
+
+// transferRecords lists the records answering the transfer request req for
+// z: for an IXFR from a serial z's deltas reach back to, the differences
+// (RFC 1995 §4); for an IXFR from the current serial or a later one, the SOA
+// alone; otherwise (AXFR, or an IXFR from further back) the whole zone,
+// which RFC 1995 §4 allows as an IXFR answer too.
+func transferRecords(z *zones.Zone, req *dns.Msg) []dns.RR {
+	if len(req.Question) == 1 && req.Question[0].Qtype == dns.TypeIXFR {
+		for _, rr := range req.Ns {
+			if soa, ok := rr.(*dns.SOA); ok {
+				if rrs := ixfrRecords(z, soa.Serial); rrs != nil {
+					return rrs
+				}
+				break
+			}
+		}
+	}
+	return zoneRecords(z)
+}
+
+// ixfrRecords is the IXFR answer to a client at serial have, nil when z's
+// deltas do not reach back to have.
+func ixfrRecords(z *zones.Zone, have uint32) []dns.RR {
+	if have == z.SOA.Serial || serial.Newer(have, z.SOA.Serial) {
+		return []dns.RR{z.SOA}
+	}
+	for i, d := range z.Deltas {
+		if d.From.Serial != have {
+			continue
+		}
+		rrs := []dns.RR{z.SOA}
+		for _, d := range z.Deltas[i:] {
+			rrs = append(rrs, d.From)
+			rrs = append(rrs, d.Deleted...)
+			rrs = append(rrs, d.To)
+			rrs = append(rrs, d.Added...)
+		}
+		return append(rrs, z.SOA)
+	}
+	return nil
+}
+
+// CarryDeltas gives each zone of cur the differences an IXFR out sends: the
+// deltas the same zone had in old (the last maxDeltas-1 of them), plus old's
+// version to cur's when the serial moved forward. A serial that went back,
+// or a zone without data in either, starts afresh. It does nothing for a
+// snapshot that allows no transfers (axfr_allow). Call it before cur serves:
+// it writes cur's zones.
+func CarryDeltas(old, cur *zones.Snapshot) {
+	if old == nil || cur == nil || len(cur.AXFRAllow) == 0 {
+		return
+	}
+	for _, z := range cur.Zones {
+		o := zoneAt(old, z.Origin)
+		if o == nil || o.Expired || z.Expired || o.SOA == nil || z.SOA == nil {
+			continue
+		}
+		if o.SOA.Serial == z.SOA.Serial {
+			z.Deltas = o.Deltas
+			continue
+		}
+		if !serial.Newer(z.SOA.Serial, o.SOA.Serial) {
+			continue
+		}
+		keep := o.Deltas[max(0, len(o.Deltas)-(maxDeltas-1)):]
+		z.Deltas = append(append([]*zones.Delta(nil), keep...), delta(o, z))
+	}
+}
+
+// delta is the difference from zone o to zone z, as zoneRecords lists
+// them (a record whose TTL changed is deleted and added).
+func delta(o, z *zones.Zone) *zones.Delta {
+	before, after := zoneRecords(o), zoneRecords(z)
+	before, after = before[1:len(before)-1], after[1:len(after)-1]
+	old := make(map[string]bool, len(before))
+	for _, rr := range before {
+		old[rr.String()] = true
+	}
+	d := &zones.Delta{From: o.SOA, To: z.SOA}
+	for _, rr := range after {
+		k := rr.String()
+		if old[k] {
+			delete(old, k)
+			continue
+		}
+		d.Added = append(d.Added, rr)
+	}
+	for _, rr := range before {
+		if old[rr.String()] {
+			d.Deleted = append(d.Deleted, rr)
+		}
+	}
+	return d
+}
+
 // transferOne answers an allowed transfer of z in one message (sc.resp was
 // begun by serve), or SERVFAIL when the zone does not fit in one.
 func (s *Server) transferOne(sc *scratch, dst []byte, z *zones.Zone, t metrics.Transport, start time.Time) []byte {
-	rrs := zoneRecords(z)
+	rrs := transferRecords(z, &sc.req)
 	size := 0
 	for _, rr := range rrs {
 		size += dns.Len(rr)
@@ -82,7 +181,7 @@ func (s *Server) transferOne(sc *scratch, dst []byte, z *zones.Zone, t metrics.T
 // takes, each passed packed to write; sc.resp was begun by serve. The
 // question goes in the first message only (RFC 5936 §2.2.1).
 func (s *Server) transferStream(sc *scratch, buf []byte, z *zones.Zone, start time.Time, write func([]byte) error) error {
-	rrs := zoneRecords(z)
+	rrs := transferRecords(z, &sc.req)
 	r := &sc.resp
 	r.Authoritative = true
 	var err error

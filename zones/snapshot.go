@@ -160,6 +160,11 @@ type Zone struct {
 	// AlsoNotify are the addresses sent a NOTIFY when the zone's serial
 	// changes ([[zone]] also_notify).
 	AlsoNotify []netip.AddrPort
+	// Deltas are the differences between the zone's last few versions,
+	// oldest first, the last ending at SOA's serial: what an IXFR out
+	// (RFC 1995) sends. Set by the server's CarryDeltas before the snapshot
+	// serves; empty when no earlier version is known.
+	Deltas []*Delta
 
 	hasCuts bool // some node is a delegation: Lookup walks the ancestors
 }
@@ -259,4 +264,11 @@ type Answer struct {
 
 	// health is set on a checked set and on its fail-open form.
 	health *answerHealth
+}
+
+// Delta is the difference between two versions of a zone as an IXFR sends
+// it (RFC 1995 §4): the records From deleted and those To added. Immutable.
+type Delta struct {
+	From, To       *dns.SOA
+	Deleted, Added []dns.RR
 }

@@ -196,6 +196,7 @@ func (r *reloader) recompile(xfr zones.Transfers, reason string) (err error) {
 func (r *reloader) swap(snap *zones.Snapshot) {
 	old := r.srv.Snapshot()
 	zones.CarryRotation(old, snap)
+	server.CarryDeltas(old, snap)
 	r.health.swap(r.srv, snap)
 	defer r.mem.swapped()
 	if r.sec != nil {
