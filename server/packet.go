@@ -40,6 +40,10 @@ type scratch struct {
 
 	fast fastState // the fast path's buffers
 
+	// tap and tapName are tapAnswer's, used only with a Config.Tap.
+	tap     TapEvent
+	tapName []byte
+
 	// peer is the packet's source address (never the ECS address): what
 	// response rate limiting keys on. serve sets it for the general path.
 	peer netip.Addr
@@ -146,6 +150,9 @@ func (s *Server) serveSafe(sc *scratch, dst, req []byte, src netip.AddrPort, t m
 		}
 	}()
 	out, xfr = s.serve(sc, dst, req, src, t, start, stream)
+	if s.cfg.Tap != nil && len(out) > 0 {
+		s.tapAnswer(sc, req, out, src, t, start)
+	}
 	return out, xfr, true
 }
 

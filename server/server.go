@@ -70,6 +70,9 @@ type Config struct {
 	// NOTIFY for it arrives (see ServePacket); it must not block. nil
 	// refuses every NOTIFY.
 	Notify func(origin string)
+	// Tap is told of every answered query (dnstap, the debug decision
+	// log); nil means none, and costs the answer paths one nil check.
+	Tap Tap
 }
 
 // UDPIO names a way for a UDP worker to wait for datagrams.

@@ -187,6 +187,9 @@ func (s *Server) answerFrom(b *udpBatchState, sc *scratch, st stats, i int, star
 			resp = floorReply(b.outBuf[i][:0], b.bufs[i][:m.Len])
 		} else {
 			resp, _ = s.serve(sc, b.outBuf[i][:0], b.bufs[i][:m.Len], src, metrics.UDP, start, false)
+			if s.cfg.Tap != nil && len(resp) > 0 {
+				s.tapAnswer(sc, b.bufs[i][:m.Len], resp, src, metrics.UDP, start)
+			}
 		}
 		if len(resp) == 0 {
 			continue

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/sitedns/sitedns/dnstap"
 	"github.com/sitedns/sitedns/metrics"
 	dnsnotify "github.com/sitedns/sitedns/notify"
 	"github.com/sitedns/sitedns/secondary"
@@ -57,6 +58,8 @@ type serveFlags struct {
 	tcpRead         time.Duration
 	tcpMaxConns     int
 	tcpMaxPerPrefix int
+	dnstap          string
+	dnstapQueue     int
 }
 
 func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -77,6 +80,8 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.DurationVar(&f.tcpIdle, "tcp-idle-timeout", 10*time.Second, "close a TCP connection idle this long between queries")
 	fs.DurationVar(&f.tcpRead, "tcp-read-timeout", 2*time.Second, "close a TCP connection that takes longer to send one message it started (slowloris)")
 	fs.IntVar(&f.tcpMaxConns, "tcp-max-conns", 1000, "most TCP connections open at once; at the cap a new one takes the slot of the one idle longest")
+	fs.StringVar(&f.dnstap, "dnstap", "", "log every answer as dnstap AUTH_QUERY and AUTH_RESPONSE to unix:PATH (a Frame Streams socket) or to a file PATH; empty: off")
+	fs.IntVar(&f.dnstapQueue, "dnstap-queue", 4096, "answers waiting for the dnstap writer at most; past it they are dropped and counted")
 	fs.IntVar(&f.tcpMaxPerPrefix, "tcp-max-conns-per-prefix", 250, "most TCP connections open at once from one /24 (IPv4) or /64 (IPv6); 0: no such cap")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -230,9 +235,38 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	hk.prepare(snap)
 	go supervise(ctx, log, "the health checks", func() { hk.run(ctx) })
 
+	var tapped taps
+	var dt *dnstap.Logger
+	if f.dnstap != "" {
+		ver, _, _ := buildInfo()
+		dt, err = dnstap.Open(f.dnstap, dnstap.Options{Version: "sitedns " + ver, Queue: f.dnstapQueue})
+		if err != nil {
+			log.Error("cannot open the dnstap output", zap.Error(err))
+			return 1
+		}
+		defer func() {
+			if err := dt.Close(2 * time.Second); err != nil {
+				log.Warn("dnstap", zap.Error(err))
+			}
+		}()
+		tapped = append(tapped, dt)
+	}
+	if log.Core().Enabled(zap.DebugLevel) {
+		tapped = append(tapped, decisionLog{log.Named("decision")})
+	}
+	var tap server.Tap
+	switch len(tapped) {
+	case 0:
+	case 1:
+		tap = tapped[0]
+	default:
+		tap = tapped
+	}
+
 	stats := metrics.NewStats()
 	stats.Loaded(snap.Loaded) // the start-up load is not a reload
 	srv := server.New(server.Config{
+		Tap:                  tap,
 		Listen:               listen,
 		UDPWorkers:           udpWorkers,
 		UDPIO:                f.udpIO,
@@ -283,6 +317,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		ver, rev, gover := buildInfo()
 		reg := metrics.NewRegistry(stats, srv.Snapshot, metrics.BuildInfo{Version: ver, Revision: rev, GoVersion: gover})
 		reg.MustRegister(hk.mon, sec.Collector())
+		if dt != nil {
+			reg.MustRegister(dt)
+		}
 		mux := metrics.NewMux(reg,
 			func() bool { return !shuttingDown.Load() && srv.Snapshot() != nil },
 			func() error { return rl.reload(ctx) })
