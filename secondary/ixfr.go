@@ -72,14 +72,24 @@ func applyIXFR(zone []dns.RR, resp []dns.RR) (out []dns.RR, full bool, err error
 	}
 	cur := zone[0].(*dns.SOA).Serial
 
-	// index maps a record's key to its place in recs; deleted places are nil.
+	body := resp[1 : len(resp)-1]
+	// index maps a record's key to its place in recs; deleted places are
+	// nil. Only the records at names the differences touch are keyed: a
+	// change to a zone of 100,000 records keys a handful, not all of them.
+	touched := map[string]bool{}
+	for _, rr := range body {
+		if rr.Header().Rrtype != dns.TypeSOA {
+			touched[strings.ToLower(rr.Header().Name)] = true
+		}
+	}
 	recs := make([]dns.RR, len(zone)-1, len(zone))
 	copy(recs, zone[1:])
-	index := make(map[string]int, len(recs))
+	index := make(map[string]int, len(touched))
 	for i, rr := range recs {
-		index[rrKey(rr)] = i
+		if touched[lowerName(rr.Header().Name)] {
+			index[rrKey(rr)] = i
+		}
 	}
-	body := resp[1 : len(resp)-1]
 	for i := 0; i < len(body); {
 		old, ok := body[i].(*dns.SOA)
 		if !ok || old.Serial != cur {
@@ -117,7 +127,7 @@ func applyIXFR(zone []dns.RR, resp []dns.RR) (out []dns.RR, full bool, err error
 	if cur != newSOA.Serial {
 		return nil, false, fmt.Errorf("inconsistent: the differences end at serial %d, not %d", cur, newSOA.Serial)
 	}
-	out = make([]dns.RR, 1, len(index)+1)
+	out = make([]dns.RR, 1, len(recs)+1)
 	out[0] = newSOA
 	for _, rr := range recs {
 		if rr != nil {
@@ -125,6 +135,16 @@ func applyIXFR(zone []dns.RR, resp []dns.RR) (out []dns.RR, full bool, err error
 		}
 	}
 	return out, false, nil
+}
+
+// lowerName is name in lower case, without a copy when it is already.
+func lowerName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(name)
+		}
+	}
+	return name
 }
 
 // render writes the zone in master-file form, one record a line, absolute

@@ -1,6 +1,7 @@
 package secondary
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -93,6 +94,26 @@ func TestAXFRRecords(t *testing.T) {
 	} {
 		if _, err := axfrRecords(rrs(t, resp...)); err == nil {
 			t.Errorf("%v: accepted", resp)
+		}
+	}
+}
+
+// BenchmarkApplyIXFR: one changed record applied to a zone of 100,000.
+func BenchmarkApplyIXFR(b *testing.B) {
+	soa1, _ := dns.NewRR(soa(1))
+	soa2, _ := dns.NewRR(soa(2))
+	zone := []dns.RR{soa1}
+	for i := range 100000 {
+		rr, _ := dns.NewRR(fmt.Sprintf("h%d.lab. 600 IN A 10.%d.%d.%d", i, 100+i>>16, (i>>8)&255, i&255))
+		zone = append(zone, rr)
+	}
+	gone, _ := dns.NewRR("h5.lab. 600 IN A 10.100.0.5")
+	added, _ := dns.NewRR("h5.lab. 600 IN A 10.200.0.5")
+	resp := []dns.RR{soa2, soa1, gone, soa2, added, soa2}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := applyIXFR(zone, resp); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

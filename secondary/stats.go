@@ -96,7 +96,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	list := make([]zs, 0, len(c.m.zones))
 	for o, z := range c.m.zones {
-		list = append(list, zs{o, z.stats})
+		if z.stop != nil { // served: a zone only a failed compile saw is not
+			list = append(list, zs{o, z.stats})
+		}
 	}
 	c.m.mu.Unlock()
 	for _, z := range list {

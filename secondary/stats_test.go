@@ -16,6 +16,8 @@ import (
 func TestCollector(t *testing.T) {
 	m := New(context.Background(), nil, nil)
 	m.Transferred("contoso.lab.", &zones.Secondary{})
+	m.Transferred("unserved.lab.", &zones.Secondary{}) // seen by a compile that failed: no series
+	m.zones["contoso.lab."].stop = func() {}           // as Sync marks a zone it serves
 	s := m.zones["contoso.lab."].stats
 	s.transfer(kindAXFR, resultSuccess)
 	s.transfer(kindIXFR, resultSuccess)
