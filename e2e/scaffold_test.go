@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,5 +117,162 @@ func TestScaffoldLoopbackLab(t *testing.T) {
 	out := in.dig(t, "-b", scaffoldChicago, "+short", "_sipinternaltls._tcp.contoso.lab", "SRV")
 	if strings.TrimSpace(out) != "0 0 5061 pool01.contoso.lab." {
 		t.Errorf("dig _sipinternaltls._tcp: %q", out)
+	}
+}
+
+// splitDNSExtra adds to the loopback lab's config what the scaffold does
+// not write: a name with a public A and an internal-only SRV, and an
+// empty non-terminal whose only child is internal only.
+const splitDNSExtra = `
+[[zone.name]]
+name = "meet"
+records = ["300 IN A 203.0.113.20"]
+[zone.name.scope.US]
+records = ["300 IN SRV 0 0 443 pool01.contoso.lab."]
+
+[[zone.name]]
+name = "leaf.internal-ent"
+[zone.name.scope.US]
+records = ["300 IN A 127.1.1.99"]
+`
+
+// TestScaffoldSplitDNS: in the loopback lab, a client in no site finds no
+// internal name (NXDOMAIN, with the SOA), a client in a site resolves them,
+// a name that exists outside stays NODATA for a type it has only inside,
+// and an empty non-terminal stays NODATA; then every dig line of the
+// runbook's checks gives what the runbook says, from the view it names.
+func TestScaffoldSplitDNS(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sitedns.toml")
+	runbook := filepath.Join(dir, "runbook.md")
+	scaffoldRun(t, "scaffold", "-answers", testdata("scaffold", "loopback.answers.toml"), "-o", cfg, "-runbook", runbook)
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, append(b, splitDNSExtra...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := start(t, "-config", cfg)
+
+	rcodeOf := func(network, src, name string, qtype uint16) *dns.Msg {
+		t.Helper()
+		r := in.query(t, network, src, newQuery(name, qtype))
+		if !r.Authoritative {
+			t.Errorf("%s %s from %s: not authoritative", name, dns.TypeToString[qtype], src)
+		}
+		return r
+	}
+	for _, network := range []string{"udp", "tcp"} {
+		for _, c := range []struct {
+			name  string
+			qtype uint16
+		}{
+			{"pool01.contoso.lab", dns.TypeA},
+			{"pool01.contoso.lab", dns.TypeAAAA},
+			{"_sipinternaltls._tcp.contoso.lab", dns.TypeSRV},
+			{"sipinternal.contoso.lab", dns.TypeA},
+			{"affinityus.contoso.lab", dns.TypeA},
+			{"affinityde.contoso.lab", dns.TypeA},
+			{"affinitycn.contoso.lab", dns.TypeA},
+			{"leaf.internal-ent.contoso.lab", dns.TypeA},
+		} {
+			out := rcodeOf(network, scaffoldExternal, c.name, c.qtype)
+			if out.Rcode != dns.RcodeNameError || len(out.Answer) != 0 || len(out.Ns) != 1 || out.Ns[0].Header().Rrtype != dns.TypeSOA {
+				t.Errorf("%s %s from outside over %s: %s with %d answers, %d authority; want NXDOMAIN with the SOA\n%v",
+					c.name, dns.TypeToString[c.qtype], network, dns.RcodeToString[out.Rcode], len(out.Answer), len(out.Ns), out)
+			}
+			inside := rcodeOf(network, scaffoldChicago, c.name, c.qtype)
+			wantAnswers := c.qtype != dns.TypeAAAA // pool01 has no AAAA: NODATA inside
+			if inside.Rcode != dns.RcodeSuccess || (len(inside.Answer) > 0) != wantAnswers {
+				t.Errorf("%s %s from Chicago over %s: %s with %d answers", c.name, dns.TypeToString[c.qtype], network,
+					dns.RcodeToString[inside.Rcode], len(inside.Answer))
+			}
+		}
+	}
+	// NODATA: a name that exists outside, asked for a type it has only inside.
+	for _, c := range []struct {
+		name  string
+		qtype uint16
+	}{
+		{"meet.contoso.lab", dns.TypeSRV},       // a public A, an internal-only SRV
+		{"internal-ent.contoso.lab", dns.TypeA}, // an empty non-terminal
+		{"_tcp.contoso.lab", dns.TypeA},         // an empty non-terminal with a public child
+		{"sip.contoso.lab", dns.TypeSRV},        // public in another type
+	} {
+		r := rcodeOf("udp", scaffoldExternal, c.name, c.qtype)
+		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 0 || len(r.Ns) != 1 {
+			t.Errorf("%s %s from outside: %s with %d answers, %d authority; want NODATA (NOERROR, no answer, the SOA)",
+				c.name, dns.TypeToString[c.qtype], dns.RcodeToString[r.Rcode], len(r.Answer), len(r.Ns))
+		}
+	}
+	if r := rcodeOf("udp", scaffoldChicago, "meet.contoso.lab", dns.TypeSRV); len(scaffoldSRV(r)) != 1 {
+		t.Errorf("meet SRV from Chicago: %v, want the internal SRV", r)
+	}
+	if got := addrs(rcodeOf("udp", scaffoldExternal, "meet.contoso.lab", dns.TypeA)); !slices.Equal(got, []string{"203.0.113.20"}) {
+		t.Errorf("meet A from outside: %v", got)
+	}
+	// The same with dig, as the README shows it.
+	if out := in.dig(t, "-b", scaffoldExternal, "pool01.contoso.lab"); !strings.Contains(out, "status: NXDOMAIN") {
+		t.Errorf("dig pool01 from outside:\n%s", out)
+	}
+
+	checkRunbookDigLines(t, in, runbook)
+}
+
+var (
+	viewLineRE = regexp.MustCompile(`^From (?:a client in \S+ \((\d+\.\d+\.\d+)\.\d+/\d+\)|the Internet)`)
+	digLineRE  = regexp.MustCompile(`^dig @\S+ (\+short )?(\S+) (\S+)(?: \| grep .*?)?\s+# (.*)$`)
+)
+
+// checkRunbookDigLines asks the server every lookup of the runbook's
+// checks, from an address of the view the runbook names, and compares the
+// answer with the runbook's.
+func checkRunbookDigLines(t *testing.T, in *instance, runbook string) {
+	t.Helper()
+	b, err := os.ReadFile(runbook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, n := "", 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if m := viewLineRE.FindStringSubmatch(line); m != nil {
+			src = scaffoldExternal
+			if m[1] != "" {
+				src = m[1] + ".77"
+			}
+			continue
+		}
+		m := digLineRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		if src == "" {
+			t.Fatalf("runbook: dig line before any view: %s", line)
+		}
+		n++
+		name, qtype, want := m[2], dns.StringToType[m[3]], strings.TrimSpace(m[4])
+		r := in.query(t, "udp", src, newQuery(name, qtype))
+		var got string
+		switch {
+		case r.Rcode == dns.RcodeNameError:
+			got = "NXDOMAIN"
+		case r.Rcode == dns.RcodeSuccess && len(r.Answer) == 0:
+			got = "NOERROR, ANSWER: 0"
+		default:
+			var data []string
+			for _, rr := range r.Answer {
+				f := strings.SplitN(rr.String(), "\t", 5)
+				data = append(data, f[len(f)-1])
+			}
+			slices.Sort(data)
+			got = strings.Join(data, " ")
+		}
+		if got != want {
+			t.Errorf("runbook %q from %s: got %q", line, src, got)
+		}
+	}
+	if n < 20 {
+		t.Errorf("runbook: %d dig lines checked, want the checks of every view", n)
 	}
 }

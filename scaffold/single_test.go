@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -291,4 +292,38 @@ func (c *decodedConfig) answer(host, scope string) []string {
 		}
 	}
 	return out
+}
+
+// TestWorkedExampleExcerpts: every line the worked example of
+// docs/scaffold.md quotes from a runbook is in that lab's golden runbook,
+// so the page cannot drift from what the scaffold writes.
+func TestWorkedExampleExcerpts(t *testing.T) {
+	doc, err := os.ReadFile("../docs/scaffold.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, example, ok := strings.Cut(string(doc), "## Worked example")
+	if !ok {
+		t.Fatal("docs/scaffold.md has no worked example")
+	}
+	var runbooks string
+	for _, f := range []string{"contoso-3country.runbook.golden.md", singleLab + ".runbook.golden.md"} {
+		b, err := os.ReadFile(filepath.Join(testdataDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runbooks += string(b)
+	}
+	quoted := 0
+	for _, block := range regexp.MustCompile("(?s)```(?:powershell|sh skip)\n(.*?)```").FindAllStringSubmatch(example, -1) {
+		for _, line := range strings.Split(strings.TrimSpace(block[1]), "\n") {
+			quoted++
+			if !strings.Contains(runbooks, line+"\n") {
+				t.Errorf("docs/scaffold.md quotes a line no golden runbook has:\n%s", line)
+			}
+		}
+	}
+	if quoted < 5 {
+		t.Errorf("the worked example quotes %d runbook lines", quoted)
+	}
 }

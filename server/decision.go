@@ -133,6 +133,8 @@ type query struct {
 //     ordering) depends on its local tier: ordering.Set.LocalScope, the
 //     netmask (or ipv6_prefix) when some record is local, else the shortest
 //     prefix around the client that holds no record;
+//   - whether the name exists at all, when some view lacks it
+//     (zones.Result.Viewed): the site region again;
 //   - nothing else does: 0 for answers that are the same for everyone,
 //     including negative answers and referrals from plain RRsets. The
 //     order of additional and authority records (local first) is not
@@ -157,9 +159,12 @@ func decide(d *decision, snap *zones.Snapshot, q query, sites *siteMemo) {
 	d.aa = true
 	for hop := 0; hop < maxChase; hop++ {
 		seen[hop] = lname
-		res := snap.Lookup(lname, q.qtype)
+		res := snap.LookupView(lname, q.qtype, scopeIdx)
 		if res.Kind != zones.KindRefused {
 			d.siteCounted = true
+		}
+		if res.Viewed {
+			dc.widen(dc.region) // the name is not in every view: another site could get another answer
 		}
 		if hop == 0 && res.Wildcard && res.Node != nil {
 			d.wildcard = res.Node.Name

@@ -140,7 +140,7 @@ var corpusVariants = []struct {
 // through the fast and the general path, and requires the same bytes and
 // the same metrics. Each query is sent three times so rotation shows.
 func TestFastMatchesGeneral(t *testing.T) {
-	for _, cfg := range []string{filepath.Join("testdata", "lab.toml"), filepath.Join("..", "testdata", "config", "good", "loopback.toml")} {
+	for _, cfg := range []string{filepath.Join("testdata", "lab.toml"), filepath.Join("..", "testdata", "config", "good", "loopback.toml"), filepath.Join("testdata", "views.toml")} {
 		t.Run(filepath.Base(cfg), func(t *testing.T) {
 			p := newPair(t, cfg)
 			fails := 0

@@ -35,14 +35,27 @@ type Result struct {
 	// Wildcard is true when Node is a wildcard: the answer's owner must be the
 	// query name.
 	Wildcard bool
+	// Viewed is true when the outcome depends on the client's view (a name
+	// that some view does not have was met): the server must scope an ECS
+	// answer to the client's site.
+	Viewed bool
 }
 
 // Lookup finds qname (lower case, fully qualified) for qtype following RFC
 // 1034 §4.3.2: the zone with the longest matching origin, then delegations
 // above the name, the exact name, empty non-terminals, wildcards. It does not
 // chase CNAMEs (the server does, so it can stop at zone edges and loops).
-// It never allocates: every map key is a substring of qname.
+// It never allocates: every map key is a substring of qname. Every name
+// exists: see LookupView for what one view of the zone has.
 func (s *Snapshot) Lookup(qname string, qtype uint16) Result {
+	return s.LookupView(qname, qtype, viewAll)
+}
+
+// LookupView is Lookup as the clients of scope (-1: no scope) see the zones:
+// a site-aware name with no records for them, and none below it, is not
+// there (views.go), so they get NXDOMAIN or a covering wildcard's answer.
+// The cost over Lookup is one field test per node met.
+func (s *Snapshot) LookupView(qname string, qtype uint16, scope int) Result {
 	z := s.zoneFor(qname)
 	if z == nil {
 		return Result{}
@@ -71,11 +84,17 @@ func (s *Snapshot) Lookup(qname string, qtype uint16) Result {
 			return Result{Zone: z, Kind: KindReferral, Node: n}
 		}
 	}
+	viewed := false
 	if n := z.Nodes[qname]; n != nil {
-		return answerAt(z, n, qtype, false)
+		if !n.hiddenIn(z, scope) {
+			r := answerAt(z, n, qtype, false)
+			r.Viewed = n.hidden != 0 && scope != viewAll
+			return r
+		}
+		viewed = true
 	}
-	// The closest encloser: strip labels from the left until a node exists;
-	// the apex always does.
+	// The closest encloser: strip labels from the left until a node exists
+	// (in the view); the apex always does.
 	for i := 0; i < end; i++ {
 		if qname[i] != '.' {
 			continue
@@ -84,12 +103,21 @@ func (s *Snapshot) Lookup(qname string, qtype uint16) Result {
 		if ce == nil {
 			continue
 		}
-		if ce.wild != nil {
-			return answerAt(z, ce.wild, qtype, true)
+		if ce.hiddenIn(z, scope) {
+			viewed = true
+			continue
+		}
+		if w := ce.wild; w != nil {
+			if !w.hiddenIn(z, scope) {
+				r := answerAt(z, w, qtype, true)
+				r.Viewed = viewed || w.hidden != 0 && scope != viewAll
+				return r
+			}
+			viewed = true
 		}
 		break
 	}
-	return Result{Zone: z, Kind: KindNXDomain}
+	return Result{Zone: z, Kind: KindNXDomain, Viewed: viewed}
 }
 
 // answerAt answers qtype from the sets at n.

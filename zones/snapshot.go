@@ -167,6 +167,9 @@ type Zone struct {
 	Deltas []*Delta
 
 	hasCuts bool // some node is a delegation: Lookup walks the ancestors
+	// hidden[i] is the set of views that the names with Node.hidden == i+1
+	// do not exist in.
+	hidden []viewSet
 }
 
 // Node is one owner name.
@@ -179,6 +182,10 @@ type Node struct {
 	// Cut is true for a delegation point (NS below the apex): the server
 	// answers with a referral from here and everything below.
 	Cut bool
+	// hidden is 1 + the index in Zone.hidden of the views this name does
+	// not exist in; 0 when it exists in every view (views.go). It fits in
+	// the padding after Cut.
+	hidden uint16
 
 	// Denial is the NSEC or NSEC3 record of the name, as each scope sees
 	// its types, with its signatures; nil in an unsigned zone and for
