@@ -2,11 +2,13 @@ package server
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/miekg/dns"
 
 	"github.com/sitedns/sitedns/metrics"
+	"github.com/sitedns/sitedns/zones"
 )
 
 // TestViewECSScope: an answer decided by the client's view (an
@@ -48,6 +50,31 @@ func TestViewECSScope(t *testing.T) {
 				t.Errorf("%s path: %s from ECS %s/24: %s, ECS scope /%d; want %s, scoped %v",
 					path, c.name, c.subnet, dns.RcodeToString[m.Rcode], scope, dns.RcodeToString[c.rcode], c.wantScope)
 			}
+		}
+	}
+}
+
+// TestViewTransfer: AXFR out stays the default view: the default set of a
+// site-aware name, nothing of a name no default set has, plain names whole.
+func TestViewTransfer(t *testing.T) {
+	snap, err := zones.Load(filepath.Join("testdata", "views.toml"), zones.NewCounters())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, rr := range zoneRecords(snap.Zones[0]) {
+		if rr.Header().Rrtype != dns.TypeSOA {
+			got = append(got, rr.Header().Name+" "+dns.TypeToString[rr.Header().Rrtype])
+		}
+	}
+	for _, want := range []string{"autodiscover.contoso.lab. A", "sip.contoso.lab. A", "deep.ent.inside.contoso.lab. TXT", "*.wild.contoso.lab. A"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("AXFR lacks %s: %v", want, got)
+		}
+	}
+	for _, absent := range []string{"pool01.contoso.lab. A", "_sipinternaltls._tcp.contoso.lab. SRV", "sip.contoso.lab. SRV", "inside.contoso.lab. A"} {
+		if slices.Contains(got, absent) {
+			t.Errorf("AXFR sends %s, which the default view does not have", absent)
 		}
 	}
 }

@@ -10,8 +10,8 @@ import "strings"
 // client gets NXDOMAIN, or the answer of a wildcard that covers the name
 // (RFC 4592), as a separate zone per view (a BIND view, a Windows zone
 // scope) would give. Empty non-terminals, names with any plain record,
-// delegations and the apex exist in every view. AXFR sends the zone as it
-// is, every name.
+// delegations and the apex exist in every view. Lookup without a view sees
+// every name; AXFR sends the default view, as it did before.
 
 // viewAll asks Lookup to ignore views: every name exists.
 const viewAll = -2
