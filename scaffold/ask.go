@@ -69,6 +69,13 @@ func Ask(in io.Reader, out io.Writer) (*Lab, error) {
 		{q: "Reverse proxy external address (empty: none)", do: func(s string) { rp = s; arg("reverse-proxy", s) }},
 		{q: "External web farm FQDN", def: func() string { return "ocsext." + domain },
 			skip: func() bool { return rp == "" }, do: func(s string) { arg("web-farm-external", s) }},
+		{q: "Certificates: per-role, or single (one SAN certificate for the Edge, the proxy and the CAS)",
+			def: func() string { return string(CertsPerRole) }, skip: func() bool { return noEdge() && rp == "" },
+			do: func(s string) {
+				if s != string(CertsPerRole) {
+					arg("certificates", s)
+				}
+			}},
 	}
 	for _, q := range questions {
 		if q.skip != nil && q.skip() {

@@ -370,7 +370,7 @@ func TestScaffoldAsk(t *testing.T) {
 	in := strings.Join([]string{
 		"litware.lab", "HQ", "192.168.10.0/24", "EX01=192.168.10.21", "ocs01.litware.lab", "192.168.10.30",
 		"192.168.10.53", "edge01.litware.lab=192.168.10.40", "198.51.100.5", "", "198.51.100.6",
-		"198.51.100.10", "ocsweb.litware.lab",
+		"198.51.100.10", "ocsweb.litware.lab", "single",
 	}, "\n") + "\n"
 	var out bytes.Buffer
 	l, err := Ask(strings.NewReader(in), &out)
@@ -380,7 +380,10 @@ func TestScaffoldAsk(t *testing.T) {
 	if !strings.Contains(out.String(), "sitedns scaffold -domain litware.lab -site HQ=192.168.10.0/24 -cas EX01=192.168.10.21") {
 		t.Errorf("no equivalent command line:\n%s", out.String())
 	}
-	if l.Edge == nil || l.Edge.WebConfPort != 444 || l.Pool.WebFarmExternal != "ocsweb.litware.lab" || len(l.CAS()) != 1 {
+	if !strings.Contains(out.String(), "-web-farm-external ocsweb.litware.lab -certificates single\n") {
+		t.Errorf("the command line does not end with -certificates single:\n%s", out.String())
+	}
+	if l.Edge == nil || l.Edge.WebConfPort != 444 || l.Pool.WebFarmExternal != "ocsweb.litware.lab" || len(l.CAS()) != 1 || l.Certificates != CertsSingle {
 		t.Errorf("lab from questions: %+v", l)
 	}
 	if _, err := Ask(strings.NewReader("litware.lab\n"), io.Discard); err == nil {
