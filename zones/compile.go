@@ -30,6 +30,8 @@ type compiler struct {
 	warns    Errors     // problems that do not stop the config: Snapshot.Warnings
 	rotating []rotating // Snapshot.rotating
 
+	files []SourceFile // zone files read, and the files they $INCLUDE
+
 	tsig map[string]*TSIGKey // [[tsig]] keys by name
 	xfr  Transfers           // secondary zones' data; nil: none
 
@@ -755,6 +757,7 @@ func (c *compiler) readZoneFile(name, origin string, line int, field string) *zo
 		return nil
 	}
 	c.hashFile(name, text)
+	c.noteFile(path, text, 0)
 	return &zoneFileText{text: text, origin: origin, loc: nil, path: path}
 }
 

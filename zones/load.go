@@ -108,7 +108,8 @@ func LoadDemo(counters *Counters) (*Snapshot, error) {
 }
 
 // Parse compiles config text. name is the file name errors carry; zone files
-// named by the config are read relative to dir ("" forbids them). counters
+// named by the config are read relative to dir ("" forbids them; otherwise
+// name is the path of the config file, listed first in Snapshot.Files). counters
 // may be nil for a throwaway registry.
 func Parse(name, dir string, text []byte, counters *Counters) (*Snapshot, error) {
 	return ParseWith(name, dir, text, counters, nil)
@@ -153,6 +154,10 @@ func ParseWith(name, dir string, text []byte, counters *Counters, xfr Transfers)
 	snap := c.compile(&cfg)
 	if err := c.result(); err != nil {
 		return nil, err
+	}
+	if dir != "" {
+		// name is the config file's path: the first of the files read.
+		snap.Files = append([]SourceFile{{Path: name, Sum: sha256.Sum256(text)}}, c.files...)
 	}
 	if len(c.warns) > 0 {
 		snap.Warnings = append(Errors(nil), c.warns...)

@@ -29,6 +29,11 @@ type Snapshot struct {
 	// loading the same files have the same hash wherever the files lie
 	// (sitedns_config_info). Files a zone file $INCLUDEs are not in it.
 	ConfigHash string
+	// Files are the files the snapshot was compiled from, with their
+	// content's digest as read: the config file (when loaded from one),
+	// the zone files it names and the files those $INCLUDE. -watch polls
+	// them.
+	Files []SourceFile
 	// Warnings are problems that do not stop the config from serving (an
 	// RRset too large for a UDP answer without EDNS), in file order.
 	Warnings Errors

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -74,8 +73,8 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	udpIO := fs.String("udp-io", string(server.DefaultUDPIO), "how UDP workers wait for datagrams: netpoll (Go's poller) or blocking (a thread per worker sleeping in recvmmsg; Linux only)")
 	fs.DurationVar(&f.lameduck, "lameduck", 0, "on SIGTERM, report not-ready for this long before draining")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "deadline for answering in-flight queries on shutdown")
-	fs.BoolVar(&f.watch, "watch", false, "reload when the config file's content changes (polls; follows ConfigMap symlink swaps)")
-	fs.DurationVar(&f.watchInterval, "watch-interval", time.Second, "how often -watch looks at the config file")
+	fs.BoolVar(&f.watch, "watch", false, "reload when a file the config loads changes: the config, its zone files and their $INCLUDEs (polls; follows ConfigMap symlink swaps)")
+	fs.DurationVar(&f.watchInterval, "watch-interval", time.Second, "how often -watch looks at the files")
 	fs.DurationVar(&f.watchSettle, "watch-settle", time.Second, "-watch loads a changed file once its content has stayed the same this long, and on two consecutive polls")
 	fs.DurationVar(&f.tcpIdle, "tcp-idle-timeout", 10*time.Second, "close a TCP connection idle this long between queries")
 	fs.DurationVar(&f.tcpRead, "tcp-read-timeout", 2*time.Second, "close a TCP connection that takes longer to send one message it started (slowloris)")
@@ -172,10 +171,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer log.Sync() //nolint:errcheck // nothing to do about a failed flush of stderr
 
 	ld := loader{path: f.config, counters: zones.NewCounters()}
-	var watched [sha256.Size]byte
-	if f.watch && f.config != "" {
-		watched, _ = digest(f.config) // before the load: see watch
-	}
 	// The secondary zones' refresh loops publish through the reloader,
 	// made below once the server is.
 	var rl *reloader
@@ -307,7 +302,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	if f.watch && f.config != "" {
 		go supervise(ctx, log, "the config watch", func() {
-			watch(ctx, f.config, f.watchInterval, f.watchSettle, watched, func() { _ = rl.reload(ctx) }, log)
+			watch(ctx, func() []zones.SourceFile { return srv.Snapshot().Files }, f.watchInterval, f.watchSettle,
+				func() { _ = rl.reload(ctx) }, log)
 		})
 	}
 
