@@ -198,6 +198,8 @@ func TestSecondaryTransfersUnderLoad(t *testing.T) {
 		lags = append(lags, waitSerial(t, "sitedns", in.DNS, "contoso.lab.", uint32(n), 10*time.Second))
 	}
 	took := time.Since(start)
+	// The counters move just after the swap that serves the serial.
+	waitLog(t, in, 1, 5*time.Second, `"zone transferred"`, fmt.Sprintf(`"serial":%d,`, transfers+1))
 	cancel()
 	wg.Wait()
 	st := stop()
