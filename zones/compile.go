@@ -127,6 +127,8 @@ type zoneFileText struct {
 	text   string
 	origin string
 	loc    *locator // made on first use
+	// noInclude refuses $INCLUDE: transferred data names no local files.
+	noInclude bool
 }
 
 func (zf *zoneFileText) line(rr dns.RR) int {
@@ -774,7 +776,7 @@ func (c *compiler) parseZoneFile(zf *zoneFileText, add func(record)) {
 		return
 	}
 	zp := dns.NewZoneParser(strings.NewReader(zf.text), zf.origin, zf.path)
-	zp.SetIncludeAllowed(true)
+	zp.SetIncludeAllowed(!zf.noInclude)
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		r := record{rr: rr, src: src}
 		if rr.Header().Class != dns.ClassINET {

@@ -225,7 +225,7 @@ func (c *compiler) transferred(z *Zone, addPlain func(record, string)) *recordSr
 		return nil
 	}
 	z.Expired = t.Expired
-	zf := &zoneFileText{path: t.Source, text: t.Text, origin: z.Origin}
+	zf := &zoneFileText{path: t.Source, text: t.Text, origin: z.Origin, noInclude: true}
 	var src *recordSrc
 	c.parseZoneFile(zf, func(r record) {
 		src = r.src

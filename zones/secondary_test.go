@@ -87,6 +87,7 @@ func TestSecondaryBadTransfer(t *testing.T) {
 			"axfr of contoso.lab. serial 7:7: \"www.fabrikam.lab.\\t300\\tIN\\tA\\t10.0.0.1\": owner www.fabrikam.lab. is outside zone contoso.lab."},
 		{"CNAME beside the overlay", "autodiscover.contoso.lab.\t300\tIN\tCNAME\tmail.contoso.lab.\n",
 			"CNAME beside other data"},
+		{"$INCLUDE", "$INCLUDE /etc/hostname\n", "$INCLUDE"},
 		{"second SOA", "sub.contoso.lab.\t3600\tIN\tSOA\tdc1.contoso.lab. hostmaster.contoso.lab. 7 900 600 86400 300\n",
 			"SOA below the zone apex"},
 	}
