@@ -231,6 +231,43 @@ func TestImage(t *testing.T) {
 	t.Run("contents", func(t *testing.T) { checkImageContents(t, p, image, version, revision) })
 	t.Run("no config", func(t *testing.T) { checkNoConfig(t, p, image, m) })
 	t.Run("serve", func(t *testing.T) { checkImageServes(t, p, image, m, digPath, version) })
+	t.Run("no capability", func(t *testing.T) { checkNoCapability(t, p, image, m) })
+}
+
+// checkNoCapability runs the image as the Deployment does but with every
+// capability dropped, NET_BIND_SERVICE too. The binary's file capability
+// has the effective bit, so the kernel refuses to exec it when the bounding
+// set cannot grant the capability (capabilities(7)): the container fails at
+// once with "operation not permitted", which shows that the file
+// capability is what the server binds port 53 with, and that nothing else
+// gives it a privilege.
+func checkNoCapability(t *testing.T, p *podman, image string, m manifest) {
+	cfgDir := filepath.Join(t.TempDir(), "configmap")
+	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range m.config {
+		if err := os.WriteFile(filepath.Join(cfgDir, k), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := freeLoopback(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	args := append(slices.Clone(p.flags), "run", "--rm", "--network", "host", "--read-only",
+		"--security-opt", "no-new-privileges", "--cap-drop", "ALL",
+		"--user", fmt.Sprintf("%d:%d", m.uid, m.gid), "-v", cfgDir+":"+m.mountPath+":ro", image)
+	args = append(args, containerArgs(t, m, addr)...)
+	cmd := exec.CommandContext(ctx, p.bin, args...)
+	cmd.Env = p.env
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("without NET_BIND_SERVICE the server did not fail: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "exec /sitedns: operation not permitted") {
+		t.Errorf("without NET_BIND_SERVICE: want the kernel to refuse to exec /sitedns (its file capability), got:\n%s", out)
+	}
 }
 
 // checkImageContents checks the labels and the file system: the binary with
