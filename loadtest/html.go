@@ -5,13 +5,18 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"strings"
+	"time"
 )
 
-// WriteHTML writes r as one self-contained HTML page: the totals, a summary
-// table, and for every group a bar chart (inline SVG) of the first-answer
-// shares with the expected share marked. It needs no network and no script.
+// WriteHTML writes r as one self-contained HTML page: a verdict banner, the
+// command and the ordering it expected, a summary table that fits a 1280 px
+// window and, as one card per group, a phone, and for every group a bar
+// chart (inline SVG) of the first-answer shares coloured by the group's
+// verdict with the expected share marked, and the shares across the run. It
+// needs no network and no script.
 func WriteHTML(w io.Writer, r *Report) error {
-	data := htmlData{R: r}
+	data := htmlData{R: r, Banner: bannerOf(r)}
 	for _, g := range r.Groups {
 		data.Charts = append(data.Charts, chartOf(g))
 	}
@@ -20,7 +25,49 @@ func WriteHTML(w io.Writer, r *Report) error {
 
 type htmlData struct {
 	R      *Report
+	Banner banner
 	Charts []chart
+}
+
+// banner is the verdict of the whole run, at the top of the page.
+type banner struct {
+	Class, Word string
+	Lines       []string
+}
+
+// bannerOf sums r up: UNFAIR when a group is unfair; CHECK when none is but
+// answers held targets outside the expected sets, queries failed or timed
+// out, or a group's counts were too low to judge; FAIR otherwise.
+func bannerOf(r *Report) banner {
+	var unfair, low, judged, violations int
+	for i := range r.Groups {
+		g := &r.Groups[i]
+		switch g.Verdict() {
+		case "unfair":
+			unfair++
+		case "fair?":
+			low++
+		}
+		if g.Verdict() != "n/a" {
+			judged++
+		}
+		if g.AffinityViolations > 0 {
+			violations += g.AffinityViolations
+		}
+	}
+	b := banner{Class: "fair", Word: "FAIR"}
+	switch {
+	case unfair > 0:
+		b.Class, b.Word = "unfair", "UNFAIR"
+	case violations > 0 || r.Errors > 0 || r.Timeouts > 0 || low > 0:
+		b.Class, b.Word = "check", "CHECK"
+	}
+	b.Lines = []string{
+		fmt.Sprintf("%d of %d groups unfair (%d judged; %d with counts too low to judge)", unfair, len(r.Groups), judged, low),
+		fmt.Sprintf("%d answers held a target outside the expected sets", violations),
+		fmt.Sprintf("%d errors and %d timeouts in %d queries", r.Errors, r.Timeouts, r.Queries),
+	}
+	return b
 }
 
 // Chart geometry, in SVG user units.
@@ -31,11 +78,29 @@ const (
 	chartRowH   = 28
 	chartTop    = 24
 	chartBottom = 28
+
+	runW, runH   = 720, 170 // the share-across-the-run chart
+	runL, runR   = 48, 150  // its left axis and right legend widths
+	runT, runB   = 12, 28
+	runLegendRow = 16
 )
+
+// Colours of the report: bars by their group's verdict, and the lines of
+// the share across the run (one a target, in order).
+const (
+	colourFair       = "#2e7d32"
+	colourUnfair     = "#c62828"
+	colourLow        = "#b26a00"
+	colourNA         = "#9e9e9e"
+	colourUnexpected = "#6a1b9a"
+)
+
+var runColours = []string{"#1565c0", "#ef6c00", "#00897b", "#8e24aa", "#6d4c41", "#c2185b", "#546e7a", "#7cb342"}
 
 type chart struct {
 	G             Group
 	Verdict       string
+	Colour        string
 	Width, Height int
 	BarX, BarW    int
 	ValueX        int
@@ -43,6 +108,7 @@ type chart struct {
 	Grid          []gridLine
 	Rows          []chartRow
 	Title         string
+	Run           *runChart
 }
 
 type gridLine struct {
@@ -60,11 +126,44 @@ type chartRow struct {
 	Unexpected bool
 }
 
+// runChart is the share of each target in each tenth of the answers.
+type runChart struct {
+	W, H, Left, Right, Top, Bottom int
+	YGrid                          []runTick
+	XTicks                         []runTick
+	Lines                          []runLine
+}
+
+type runTick struct {
+	Pos   float64
+	Label string
+}
+
+type runLine struct {
+	Colour, Target string
+	Points         string  // the polyline's points
+	ExpY           float64 // the expected share's height
+	LegendY        int
+}
+
+func verdictColour(v string) string {
+	switch v {
+	case "fair":
+		return colourFair
+	case "unfair":
+		return colourUnfair
+	case "fair?":
+		return colourLow
+	}
+	return colourNA
+}
+
 func chartOf(g Group) chart {
 	c := chart{
 		G: g, Verdict: g.Verdict(), Width: chartWidth, BarX: chartLabelW, BarW: chartBarW, ValueX: chartLabelW + chartBarW + 8,
 		Title: fmt.Sprintf("%s (%s): %s %s, first answers", g.Site, dash(g.Scope), g.Name, g.Type),
 	}
+	c.Colour = verdictColour(c.Verdict)
 	for i, t := range g.Targets {
 		y := chartTop + i*chartRowH
 		row := chartRow{
@@ -74,6 +173,9 @@ func chartOf(g Group) chart {
 			Value:      fmt.Sprintf("%d (%.1f%%)", t.First, 100*t.Share),
 			Unexpected: t.Unexpected,
 		}
+		if t.Unexpected {
+			row.Value += " not expected"
+		}
 		c.Rows = append(c.Rows, row)
 	}
 	c.AxisY = chartTop + len(g.Targets)*chartRowH
@@ -81,13 +183,49 @@ func chartOf(g Group) chart {
 	for _, f := range []float64{0, 0.25, 0.5, 0.75, 1} {
 		c.Grid = append(c.Grid, gridLine{X: round1(chartLabelW + f*chartBarW), Label: fmt.Sprintf("%.0f%%", 100*f)})
 	}
+	c.Run = runOf(g)
 	return c
+}
+
+// runOf draws Group.Over, nil when the group has none.
+func runOf(g Group) *runChart {
+	if len(g.Over) == 0 {
+		return nil
+	}
+	rc := &runChart{W: runW, H: runH, Left: runL, Right: runW - runR, Top: runT, Bottom: runH - runB}
+	plotW, plotH := float64(rc.Right-rc.Left), float64(rc.Bottom-rc.Top)
+	x := func(p int) float64 { return round1(float64(rc.Left) + plotW*(float64(p)+0.5)/float64(len(g.Over))) }
+	y := func(share float64) float64 { return round1(float64(rc.Bottom) - plotH*share) }
+	for _, f := range []float64{0, 0.25, 0.5, 0.75, 1} {
+		rc.YGrid = append(rc.YGrid, runTick{Pos: y(f), Label: fmt.Sprintf("%.0f%%", 100*f)})
+	}
+	for p := range g.Over {
+		if p == 0 || p == len(g.Over)-1 || p == len(g.Over)/2 {
+			rc.XTicks = append(rc.XTicks, runTick{Pos: x(p), Label: fmt.Sprintf("%d/%d", p+1, len(g.Over))})
+		}
+	}
+	for i, t := range g.Targets {
+		if i >= 2*len(runColours) {
+			break // the bars list them all; the lines the first ones
+		}
+		l := runLine{Colour: runColours[i%len(runColours)], Target: t.Target, ExpY: y(t.ExpectedShare), LegendY: rc.Top + 10 + i*runLegendRow}
+		var pts []string
+		for p, row := range g.Over {
+			if i < len(row) {
+				pts = append(pts, fmt.Sprintf("%v,%v", x(p), y(row[i])))
+			}
+		}
+		l.Points = strings.Join(pts, " ")
+		rc.Lines = append(rc.Lines, l)
+	}
+	return rc
 }
 
 func round1(v float64) float64 { return math.Round(v*10) / 10 }
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"ms":         ms,
+	"msn":        func(d time.Duration) string { return strings.TrimSuffix(ms(d), "ms") },
 	"pvalue":     pvalue,
 	"percent":    percent,
 	"localFirst": localFirst,
@@ -100,8 +238,13 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"qps":        func(f float64) string { return fmt.Sprintf("%.0f", f) },
 	"secs":       func(f float64) string { return fmt.Sprintf("%.2f", f) },
 	"class": func(v string) string {
-		if v == "unfair" {
+		switch v {
+		case "unfair":
 			return "unfair"
+		case "fair?":
+			return "low"
+		case "n/a":
+			return "na"
 		}
 		return "fair"
 	},
@@ -112,33 +255,64 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sitedns loadtest: {{.R.Server}}</title>
 <style>
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
-@media (max-width: 700px) { body { margin: 0.75em; } }
-h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 2em; }
-table { border-collapse: collapse; font-size: 0.9em; }
-th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; text-align: right; }
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; max-width: 1232px; }
+h1 { font-size: 1.35em; margin: 0.6em 0 0.3em 0; } h2 { font-size: 1.05em; margin-top: 1.8em; }
+.banner { border: 2px solid; border-radius: 6px; padding: 0.6em 1em; margin: 0 0 1em 0; }
+.banner strong { font-size: 1.5em; margin-right: 0.6em; letter-spacing: 0.04em; }
+.banner ul { margin: 0.3em 0 0 0; padding-left: 1.2em; }
+.banner.fair { background: #e8f5e9; border-color: #2e7d32; color: #1b5e20; }
+.banner.unfair { background: #ffebee; border-color: #c62828; color: #b71c1c; }
+.banner.check { background: #fff8e1; border-color: #b26a00; color: #7a4a00; }
+dl.run { display: grid; grid-template-columns: max-content 1fr; gap: 0.15em 1em; font-size: 0.9em; margin: 0.5em 0 1em 0; }
+.top { display: flex; flex-direction: column; }
+dl.run dt { font-weight: 600; } dl.run dd { margin: 0; overflow-wrap: anywhere; }
+code { font-family: ui-monospace, monospace; font-size: 0.95em; }
+table { border-collapse: collapse; font-size: 0.82em; width: 100%; }
+th, td { padding: 0.3em 0.4em; border-bottom: 1px solid #ddd; text-align: right; }
+th { vertical-align: bottom; font-weight: 600; }
 th:nth-child(-n+4), td:nth-child(-n+4) { text-align: left; }
-.fair { color: #176b2c; font-weight: bold; } .unfair { color: #b3261e; font-weight: bold; }
-.note { color: #555; font-size: 0.85em; max-width: 60em; }
-.wide { overflow-x: auto; }
+td.name { white-space: nowrap; }
+td.fair, td.unfair, td.low, td.na { font-weight: bold; }
+.fair { color: #2e7d32; } .unfair { color: #c62828; } .low { color: #b26a00; } .na { color: #757575; }
+.note { color: #555; font-size: 0.85em; max-width: 62em; }
 svg { display: block; margin: 0.5em 0 1em 0; max-width: 100%; height: auto; }
+@media (max-width: 700px) {
+  body { margin: 0.6em; }
+  .top dl.run { order: 2; }
+  table, tbody, tr, td { display: block; width: auto; }
+  thead { display: none; }
+  tr { border: 1px solid #ccc; border-radius: 6px; margin: 0 0 0.7em 0; padding: 0.2em 0; }
+  td { border-bottom: 1px solid #eee; padding: 0.2em 0.6em; display: flex; justify-content: space-between; gap: 1em; text-align: right; }
+  td:nth-child(-n+4) { text-align: right; }
+  td:last-child { border-bottom: none; }
+  td::before { content: attr(data-label); font-weight: 600; text-align: left; color: #444; }
+}
 </style>
 </head>
 <body>
+<div class="banner {{.Banner.Class}}" role="status"><strong>{{.Banner.Word}}</strong>
+<ul>{{range .Banner.Lines}}<li>{{.}}</li>{{end}}</ul></div>
 <h1>sitedns loadtest: {{.R.Server}}</h1>
-<p>{{.R.Queries}} queries in {{secs .R.Elapsed}} s ({{qps .R.QPS}} qps) from {{.R.Clients}} clients ({{mode .R}}), started {{.R.Started.Format "2006-01-02 15:04:05 MST"}}.
-{{.R.Responses}} responses, {{.R.Timeouts}} timeouts, {{.R.Errors}} errors, {{.R.TCP}} TCP retries.
-Latency p50 {{ms .R.Latency.P50}}, p99 {{ms .R.Latency.P99}}, p99.9 {{ms .R.Latency.P999}}.</p>
-<div class="wide"><table>
-<thead><tr><th>site</th><th>scope</th><th>name</th><th>type</th><th>queries</th><th>answers</th><th>max/min</th><th>chi²</th><th>df</th><th>p</th><th>verdict</th><th>netmask hit</th><th>local 1st</th><th>violations</th><th>timeouts</th><th>errors</th><th>p50</th><th>p99</th><th>p99.9</th></tr></thead>
+<div class="top">
+<dl class="run">
+{{- if .R.Command}}
+<dt>command</dt><dd><code>{{.R.Command}}</code></dd>
+{{- end}}
+<dt>ordering</dt><dd>{{if .R.NetmaskOrdering}}netmask ordering expected: a client's own network first (IPv4 /{{.R.LocalBits}}{{if .R.LocalBits6}}, IPv6 /{{.R.LocalBits6}}{{end}}), then rotation{{else}}rotation only (no netmask ordering expected){{end}}; expected sets {{if .R.ExpectedSets}}from the configuration{{else}}the targets seen, equally weighted{{end}}</dd>
+<dt>test</dt><dd>chi-square goodness of fit per group, unfair when p &lt; {{printf "%.3g" .R.GroupAlpha}} ({{.R.Alpha}} over {{len .R.Groups}} groups, Bonferroni)</dd>
+<dt>run</dt><dd>{{.R.Queries}} queries in {{secs .R.Elapsed}} s ({{qps .R.QPS}} qps) from {{.R.Clients}} clients ({{mode .R}}), started {{.R.Started.Format "2006-01-02 15:04:05 MST"}}; {{.R.Responses}} responses, {{.R.TCP}} TCP retries; latency p50 {{ms .R.Latency.P50}}, p99 {{ms .R.Latency.P99}}, p99.9 {{ms .R.Latency.P999}}</dd>
+</dl>
+<table>
+<thead><tr><th>site</th><th>scope</th><th>name</th><th>type</th><th>answers / queries</th><th>max/min</th><th>chi² (df)</th><th>p</th><th>verdict</th><th>netmask hit</th><th>local 1st</th><th>violations</th><th>timeouts / errors</th><th>p50 / p99 / p99.9 ms</th></tr></thead>
 <tbody>
 {{- range .Charts}}{{$g := .G}}
-<tr><td>{{$g.Site}}</td><td>{{dash $g.Scope}}</td><td>{{$g.Name}}</td><td>{{$g.Type}}</td><td>{{$g.Queries}}</td><td>{{$g.Answers}}</td><td>{{fmt2 $g.MaxMinRatio}}</td><td>{{fmt1 $g.ChiSquare}}</td><td>{{$g.DF}}</td><td>{{pvalue $g.PValue}}</td><td class="{{class .Verdict}}">{{.Verdict}}</td><td>{{percent $g.NetmaskHit}}</td><td>{{localFirst $g}}</td><td>{{violations $g.AffinityViolations}}</td><td>{{$g.Timeouts}}</td><td>{{$g.Errors}}</td><td>{{ms $g.Latency.P50}}</td><td>{{ms $g.Latency.P99}}</td><td>{{ms $g.Latency.P999}}</td></tr>
+<tr><td data-label="site">{{$g.Site}}</td><td data-label="scope">{{dash $g.Scope}}</td><td data-label="name" class="name">{{$g.Name}}</td><td data-label="type">{{$g.Type}}</td><td data-label="answers / queries">{{$g.Answers}} / {{$g.Queries}}</td><td data-label="max/min">{{fmt2 $g.MaxMinRatio}}</td><td data-label="chi² (df)">{{fmt1 $g.ChiSquare}} ({{$g.DF}})</td><td data-label="p">{{pvalue $g.PValue}}</td><td data-label="verdict" class="{{class .Verdict}}">{{.Verdict}}</td><td data-label="netmask hit">{{percent $g.NetmaskHit}}</td><td data-label="local 1st">{{localFirst $g}}</td><td data-label="violations">{{violations $g.AffinityViolations}}</td><td data-label="timeouts / errors">{{$g.Timeouts}} / {{$g.Errors}}</td><td data-label="p50 / p99 / p99.9 ms">{{msn $g.Latency.P50}} / {{msn $g.Latency.P99}} / {{msn $g.Latency.P999}}</td></tr>
 {{- end}}
 </tbody>
-</table></div>
+</table>
+</div>
 <p class="note">max/min: the largest over the smallest first-answer count, each over its expected count (1 is perfectly even).
-p: Pearson's chi-square goodness of fit of the first answers against the expected shares; unfair when p &lt; {{printf "%.3g" .R.GroupAlpha}} ({{.R.Alpha}} over {{len .R.Groups}} groups, Bonferroni).
+p: Pearson's chi-square goodness of fit of the first answers against the expected shares.
 netmask hit: answers whose first record is in the client's own network; local 1st: the same among answers that held such a record.
 violations: answers holding a record outside the scope's expected targets (- when none were given).</p>
 {{range .Charts}}{{$c := .}}
@@ -151,14 +325,33 @@ violations: answers holding a record outside the scope's expected targets (- whe
 {{- end}}
 {{- range .Rows}}
 <text x="{{$c.BarX}}" y="{{.TextY}}" dx="-8" font-size="12" text-anchor="end" fill="#222">{{.Label}}</text>
-<rect x="{{$c.BarX}}" y="{{.Y}}" width="{{.W}}" height="20" fill="{{if .Unexpected}}#b3261e{{else}}#3b6fb6{{end}}"/>
+<rect x="{{$c.BarX}}" y="{{.Y}}" width="{{.W}}" height="20" fill="{{if .Unexpected}}` + colourUnexpected + `{{else}}{{$c.Colour}}{{end}}"/>
 {{- if .HasExp}}
 <rect x="{{.ExpX}}" y="{{.Y}}" width="2" height="20" fill="#111"/>
 {{- end}}
 <text x="{{$c.ValueX}}" y="{{.TextY}}" font-size="12" fill="#222">{{.Value}}</text>
 {{- end}}
 </svg>
-<p class="note">Bars: share of first answers per target{{if .G.Expected}} (expected targets from the configuration){{else}} (expected: the targets seen, equally weighted){{end}}; black mark: expected share. {{.G.Answers}} answers, p = {{pvalue .G.PValue}}, max/min {{fmt2 .G.MaxMinRatio}}.</p>
+{{- with .Run}}
+<svg xmlns="http://www.w3.org/2000/svg" width="{{.W}}" height="{{.H}}" viewBox="0 0 {{.W}} {{.H}}" role="img" aria-label="share of first answers across the run">
+<title>share of first answers across the run, in tenths of the answers</title>
+{{- $r := .}}
+{{- range .YGrid}}
+<line x1="{{$r.Left}}" y1="{{.Pos}}" x2="{{$r.Right}}" y2="{{.Pos}}" stroke="#e0e0e0" stroke-width="1"/>
+<text x="{{$r.Left}}" y="{{.Pos}}" dx="-6" dy="4" font-size="11" text-anchor="end" fill="#555">{{.Label}}</text>
+{{- end}}
+{{- range .XTicks}}
+<text x="{{.Pos}}" y="{{$r.Bottom}}" dy="16" font-size="11" text-anchor="middle" fill="#555">{{.Label}}</text>
+{{- end}}
+{{- range .Lines}}
+<line x1="{{$r.Left}}" y1="{{.ExpY}}" x2="{{$r.Right}}" y2="{{.ExpY}}" stroke="{{.Colour}}" stroke-width="1" stroke-dasharray="4 4"/>
+<polyline points="{{.Points}}" fill="none" stroke="{{.Colour}}" stroke-width="2"/>
+<rect x="{{$r.Right}}" y="{{.LegendY}}" width="10" height="10" fill="{{.Colour}}" transform="translate(10,-9)"/>
+<text x="{{$r.Right}}" y="{{.LegendY}}" dx="26" font-size="11" fill="#222">{{.Target}}</text>
+{{- end}}
+</svg>
+{{- end}}
+<p class="note">Bars: share of first answers per target, coloured by the verdict{{if .G.Expected}} (expected targets from the configuration){{else}} (expected: the targets seen, equally weighted){{end}}; black mark: expected share. {{if .Run}}Lines: the share of each target in each tenth of the group's answers across the run; dashed: its expected share. {{end}}{{.G.Answers}} answers, p = {{pvalue .G.PValue}}, max/min {{fmt2 .G.MaxMinRatio}}.</p>
 {{end}}
 </body>
 </html>

@@ -114,6 +114,16 @@ type Report struct {
 	QPS        float64 `json:"qps"`
 	Latency    Latency `json:"latency"`
 	Groups     []Group `json:"groups"`
+	// Command is the command line of the run, as the caller set it ("" when
+	// not known).
+	Command string `json:"command,omitempty"`
+	// The ordering the run expected: netmask ordering (local records first)
+	// on the given IPv4 and IPv6 prefix lengths, and whether the expected
+	// answer sets came from a config.
+	NetmaskOrdering bool `json:"netmask_ordering"`
+	LocalBits       int  `json:"local_bits"`
+	LocalBits6      int  `json:"local_bits6"`
+	ExpectedSets    bool `json:"expected_sets_from_config"`
 	// Down lists the targets the run was told are down (Config.Down).
 	Down []string `json:"down,omitempty"`
 }
@@ -140,6 +150,10 @@ type Group struct {
 	// Targets are the first-answer counts, expected targets first in their
 	// configured (or first-seen) order, then unexpected ones.
 	Targets []Target `json:"targets"`
+	// Over is the share of first answers of each target (in Targets'
+	// order) in each tenth of the group's answers, in the order they came:
+	// how the spread moved across the run.
+	Over [][]float64 `json:"share_over_run,omitempty"`
 	// Expected says whether an Expectation defined the expected targets
 	// (otherwise the targets seen, equally weighted).
 	Expected    bool  `json:"expected_from_config"`
@@ -206,6 +220,7 @@ type groupAcc struct {
 	rcodes                      map[int]int
 	first                       map[string]int
 	seen                        []string    // every target seen, first-seen order
+	firsts                      []uint16    // the index in seen of each answer's first target, in order
 	perClient                   map[int]int // answers per client
 	latencies                   []time.Duration
 	clients                     map[int]bool
@@ -274,6 +289,10 @@ func (a *Analysis) Add(s Sample) {
 	g.answers++
 	g.perClient[s.Client]++
 	g.first[s.Targets[0]]++
+	if !slices.Contains(g.seen, s.Targets[0]) {
+		g.seen = append(g.seen, s.Targets[0])
+	}
+	g.firsts = append(g.firsts, uint16(min(slices.Index(g.seen, s.Targets[0]), 1<<16-1)))
 	local := a.cfg.localNet(cl.Addr)
 	violation := false
 	isLocal := false
@@ -320,6 +339,9 @@ func (a *Analysis) Report(started time.Time, elapsed time.Duration) *Report {
 		Errors: a.total.errors, TCP: a.total.tcp, QPS: rate(a.total.queries),
 		Latency: latencyOf(slices.Clone(a.latencies)),
 		Down:    slices.Clone(cfg.Down),
+
+		NetmaskOrdering: cfg.NetmaskOrdering, LocalBits: cfg.LocalBits, LocalBits6: cfg.LocalBits6,
+		ExpectedSets: len(cfg.Expect) > 0,
 	}
 	if len(r.Servers) > 1 {
 		r.Server = strings.Join(r.Servers, ",")
@@ -439,9 +461,41 @@ func (a *Analysis) group(g *groupAcc, rate func(int) float64) Group {
 		out.MaxMinRatio, out.ChiSquare, out.PValue = Float(math.NaN()), Float(math.NaN()), Float(math.NaN())
 		return out
 	}
+	out.Over = overRun(g, targets)
 	out.MaxMinRatio = Float(MaxMinRatio(observed, expected))
 	stat, df := ChiSquare(observed, expected)
 	p := ChiSquarePValue(stat, df)
 	out.ChiSquare, out.DF, out.PValue = Float(stat), df, Float(p)
+	return out
+}
+
+// overRuns is how many parts of a group's answers Group.Over splits them in.
+const overRuns = 10
+
+// overRun returns Group.Over: the share of each of targets among the first
+// answers of each tenth of g's answers; nil with fewer than overRuns answers.
+func overRun(g *groupAcc, targets []string) [][]float64 {
+	n := len(g.firsts)
+	if n < overRuns {
+		return nil
+	}
+	col := make([]int, len(g.seen)) // seen index → targets index
+	for i, t := range g.seen {
+		col[i] = slices.Index(targets, t)
+	}
+	out := make([][]float64, overRuns)
+	for p := range out {
+		lo, hi := p*n/overRuns, (p+1)*n/overRuns
+		row := make([]float64, len(targets))
+		for _, f := range g.firsts[lo:hi] {
+			if c := col[f]; c >= 0 {
+				row[c]++
+			}
+		}
+		for i := range row {
+			row[i] /= float64(hi - lo)
+		}
+		out[p] = row
+	}
 	return out
 }

@@ -176,6 +176,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "sitedns loadtest: interrupted; the report covers the queries answered so far")
 	}
+	report.Command = commandLine(append([]string{"sitedns", "loadtest"}, args...))
 	if jsonOut {
 		err = loadtest.WriteJSON(stdout, report)
 	} else {
@@ -258,3 +259,18 @@ type repeatedFlag []string
 
 func (l *repeatedFlag) String() string     { return strings.Join(*l, ",") }
 func (l *repeatedFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+// commandLine is args as a shell command, each argument quoted when it
+// holds anything but letters, digits and -_./:,=@+%.
+func commandLine(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = a
+		if a == "" || strings.IndexFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:,=@+%", r))
+		}) >= 0 {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
+}
