@@ -107,6 +107,9 @@ type query struct {
 	qtype  uint16
 	client netip.Addr
 	id     uint16 // the tick of orders that must not advance rotation
+	// do is the query's DO bit: answers from a signed zone then carry
+	// their RRSIGs and denial records (see dnssec.go).
+	do bool
 }
 
 // decide makes d the decision for q from snap, per DESIGN §2.1: the answer,
@@ -190,19 +193,20 @@ func decide(d *decision, snap *zones.Snapshot, q query, sites *siteMemo) {
 				d.aa = false
 			}
 			dc.referral(res)
+			dc.referralProof(res)
 			return
 
 		case zones.KindNXDomain:
 			d.rcode = dns.RcodeNameError
-			dc.negative(res.Zone)
+			dc.negative(res, lname)
 			return
 
 		case zones.KindNoData:
 			if q.qtype == dns.TypeANY && res.Node != nil && len(res.Node.Sets) > 0 {
-				dc.answerSet(res, res.Node.Sets[0], name)
+				dc.answerSet(res, res.Node.Sets[0], name, lname)
 				return
 			}
-			dc.negative(res.Zone)
+			dc.negative(res, lname)
 			return
 
 		case zones.KindAnswer:
@@ -210,7 +214,7 @@ func decide(d *decision, snap *zones.Snapshot, q query, sites *siteMemo) {
 			if q.qtype == dns.TypeANY && set == nil && res.Node != nil && len(res.Node.Sets) > 0 {
 				set = res.Node.Sets[0]
 			}
-			p := dc.answerSet(res, set, name)
+			p := dc.answerSet(res, set, name, lname)
 			if p == nil {
 				return
 			}
@@ -266,17 +270,22 @@ func (dc *decider) pick(set *zones.RRset) *zones.Answer {
 // answerSet adds set, as the client's scope sees it, to the answer section.
 // With no records for the scope it gives the NODATA answer instead and
 // returns nil.
-func (dc *decider) answerSet(res zones.Result, set *zones.RRset, name string) *part {
+func (dc *decider) answerSet(res zones.Result, set *zones.RRset, name, lname string) *part {
 	if set == nil {
-		dc.negative(res.Zone)
+		dc.negative(res, lname)
 		return nil
 	}
 	a := dc.pick(set)
 	if a == nil || len(a.RRs) == 0 {
-		dc.negative(res.Zone)
+		dc.negative(res, lname)
 		return nil
 	}
-	return dc.add(secAnswer, a, res.Wildcard, name, true)
+	at := len(dc.d.parts)
+	dc.add(secAnswer, a, res.Wildcard, name, true)
+	if res.Wildcard {
+		dc.wildcardProof(res, lname)
+	}
+	return &dc.d.parts[at]
 }
 
 // add appends a part holding a in order and, for the answer section,
@@ -306,16 +315,24 @@ func (dc *decider) add(sec section, a *zones.Answer, wildcard bool, owner string
 		p.owner = owner
 	}
 	d.parts = append(d.parts, p)
-	return &d.parts[len(d.parts)-1]
+	at := len(d.parts) - 1
+	if dc.q.do && a.Sig != nil && sec != secAdditional {
+		dc.addSig(sec, a.Sig, p.owner)
+	}
+	return &d.parts[at]
 }
 
-// negative adds the SOA of z to the authority section, with the TTL of a
-// negative answer: min(SOA TTL, SOA MINIMUM) (RFC 2308 §3).
-func (dc *decider) negative(z *zones.Zone) {
+// negative adds the SOA of res.Zone to the authority section, with the TTL
+// of a negative answer: min(SOA TTL, SOA MINIMUM) (RFC 2308 §3); with DO=1
+// in a signed zone, its RRSIGs and the proof that lname has no such name
+// or no such type.
+func (dc *decider) negative(res zones.Result, lname string) {
+	z := res.Zone
 	if z == nil || z.NegativeSOA == nil {
 		return
 	}
 	dc.d.parts = append(dc.d.parts, part{sec: secAuthority, rr: z.NegativeSOA, wire: z.NegSOA})
+	dc.denialProof(res, lname)
 }
 
 // referral adds the NS RRset of the delegation at res.Node to the authority

@@ -41,7 +41,10 @@ func transferAllowed(snap *zones.Snapshot, src netip.Addr) bool {
 
 // zoneRecords lists the records of a transfer of z (RFC 5936 §2.2): the SOA,
 // every RRset of every name (site-aware names with their default answer
-// set, delegations with their glue), the SOA again.
+// set, delegations with their glue), the SOA again. A signed zone's
+// transfer is its default view signed: each RRset's RRSIGs and the
+// default view's NSEC or NSEC3 chain over the names the view answers
+// (zones.Signing.TransferDenial).
 func zoneRecords(z *zones.Zone) []dns.RR {
 	names := make([]string, 0, len(z.Nodes))
 	for n := range z.Nodes {
@@ -50,11 +53,26 @@ func zoneRecords(z *zones.Zone) []dns.RR {
 	slices.Sort(names)
 	rrs := []dns.RR{z.SOA}
 	for _, n := range names {
-		for _, set := range z.Nodes[n].Sets {
-			if set.Type == dns.TypeSOA || set.Default == nil {
+		node := z.Nodes[n]
+		for _, set := range node.Sets {
+			if set.Default == nil {
 				continue
 			}
-			rrs = append(rrs, set.Default.RRs...)
+			if set.Type != dns.TypeSOA {
+				rrs = append(rrs, set.Default.RRs...)
+			}
+			if set.Default.Sig != nil {
+				rrs = append(rrs, set.Default.Sig.RRs...)
+			}
+		}
+		if z.DNSSEC == nil {
+			continue
+		}
+		if d := z.DNSSEC.TransferDenial(node); d != nil {
+			rrs = append(rrs, d.RRs...)
+			if d.Sig != nil {
+				rrs = append(rrs, d.Sig.RRs...)
+			}
 		}
 	}
 	return append(rrs, z.SOA)

@@ -54,8 +54,9 @@ func (z *Zone) NXDomain(p *Proof, qname string, j int) {
 // NoData fills p with the proof that n, the node qname was answered from,
 // has no records of the type asked for scope j: n's own record (RFC 5155
 // §7.2.3, RFC 4035 §3.1.3.1). For n a wildcard that matched qname, the
-// proof also shows qname itself does not exist (RFC 5155 §7.2.5, RFC 4035
-// §3.1.3.4). A delegation's record without DS is the proof of an insecure
+// proof also shows qname itself does not exist: the closest encloser's
+// record and the one covering the next closer name (RFC 5155 §7.2.5), or
+// the one covering qname (RFC 4035 §3.1.3.4). A delegation's record without DS is the proof of an insecure
 // referral (RFC 5155 §7.2.7).
 func (z *Zone) NoData(p *Proof, qname string, n *Node, wildcard bool, j int) {
 	s := z.DNSSEC
@@ -63,6 +64,11 @@ func (z *Zone) NoData(p *Proof, qname string, n *Node, wildcard bool, j int) {
 		return
 	}
 	if wildcard {
+		if s.NSEC3 {
+			if ce := z.Nodes[strings.TrimPrefix(n.Name, "*.")]; ce != nil && ce.Denial != nil {
+				p.add(ce.Denial.For(j))
+			}
+		}
 		z.Wildcard(p, qname, n, j)
 	}
 	p.add(n.Denial.For(j))

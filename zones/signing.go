@@ -55,6 +55,26 @@ type Signing struct {
 	chain  []*Node
 	hashes [][dnssec.HashSize]byte
 	keys   []string
+
+	// xfr is the default view's chain as a zone transfer sends it, whose
+	// records hold only the names that own records in the default view
+	// (or are above one): a name only some scopes answer would otherwise
+	// leave an NSEC3 record without its name in the transferred zone.
+	// xfr[n] is n's record when it differs from n.Denial.Default; a nil
+	// entry leaves n out.
+	xfr map[*Node]*Answer
+}
+
+// TransferDenial is the NSEC or NSEC3 record of n, with its Sig, in a zone
+// transfer of the default view; nil when n is not in it.
+func (s *Signing) TransferDenial(n *Node) *Answer {
+	if a, ok := s.xfr[n]; ok {
+		return a
+	}
+	if n.Denial == nil {
+		return nil
+	}
+	return n.Denial.Default
 }
 
 // dnssecTypes are the types the signer makes; a zone that is signed may
@@ -286,6 +306,54 @@ func (c *compiler) chain(z *Zone, s *Signing) {
 		}
 		n.Denial = d
 	}
+	c.transferChain(z, s, ttl)
+}
+
+// transferChain makes s.xfr: the names of the default view, each pointing
+// at the next of them.
+func (c *compiler) transferChain(z *Zone, s *Signing, ttl uint32) {
+	in := map[*Node]bool{z.Nodes[z.Origin]: true}
+	for _, n := range s.chain {
+		if len(viewTypes(n, -1, true)) == 0 || in[n] {
+			continue
+		}
+		for name := n.Name; ; {
+			p := z.Nodes[name]
+			if p == nil || in[p] {
+				break
+			}
+			in[p] = true
+			i := strings.IndexByte(name, '.')
+			if name == z.Origin || i < 0 || i == len(name)-1 {
+				break
+			}
+			name = name[i+1:]
+		}
+	}
+	s.xfr = map[*Node]*Answer{}
+	var xs []int // indices into s.chain of the default view's names
+	for i, n := range s.chain {
+		if in[n] {
+			xs = append(xs, i)
+		} else {
+			s.xfr[n] = nil
+		}
+	}
+	for k, i := range xs {
+		next := xs[(k+1)%len(xs)]
+		if next == (i+1)%len(s.chain) {
+			continue
+		}
+		n := s.chain[i]
+		types := viewTypes(n, -1, s.NSEC3)
+		var rr dns.RR
+		if s.NSEC3 {
+			rr = dnssec.NSEC3(z.Origin, s.hashes[i], s.hashes[next], ttl, types)
+		} else {
+			rr = &dns.NSEC{Hdr: dns.RR_Header{Name: n.Name, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: ttl}, NextDomain: s.chain[next].Name, TypeBitMap: types}
+		}
+		s.xfr[n] = &Answer{Scope: "default", RRs: []dns.RR{rr}}
+	}
 }
 
 // viewTypes lists the types at n that scope j (-1: the default view) sees,
@@ -336,6 +404,7 @@ func (c *compiler) signAll(z *Zone, signer *dnssec.Signer, field string) {
 		for _, a := range n.Denial.ByScope {
 			add(a)
 		}
+		add(z.DNSSEC.xfr[n])
 	}
 	sigs := make([][]dns.RR, len(jobs))
 	errs := make([]error, len(jobs))
@@ -371,3 +440,6 @@ func (c *compiler) signAll(z *Zone, signer *dnssec.Signer, field string) {
 		z.DNSSEC.NegSOASig = &Answer{Scope: "default", RRs: neg, Wire: compileWire(neg, &c.mem.wire)}
 	}
 }
+
+// Signed reports whether some zone of the snapshot is signed.
+func (s *Snapshot) Signed() bool { return !s.ResignAt.IsZero() }

@@ -300,6 +300,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	})
 
+	go supervise(ctx, log, "the re-signer", func() {
+		resign(ctx, srv.Snapshot, func() error { return rl.reload(ctx) }, log)
+	})
+
 	if f.watch && f.config != "" {
 		go supervise(ctx, log, "the config watch", func() {
 			watch(ctx, func() []zones.SourceFile { return srv.Snapshot().Files }, f.watchInterval, f.watchSettle,
