@@ -145,6 +145,16 @@ type query struct {
 //     scope, but their order is a courtesy, and counting it would cut every
 //     SRV answer to the client's /24.
 func decide(d *decision, snap *zones.Snapshot, q query, sites *siteMemo) {
+	decideParts(d, snap, q, sites)
+	if q.do {
+		d.sortSections()
+	}
+}
+
+// decideParts is decide but for the order of the sections: the denial
+// records of a wildcard answer in the middle of a CNAME chain, or of a
+// referral, come before answer or additional parts.
+func decideParts(d *decision, snap *zones.Snapshot, q query, sites *siteMemo) {
 	d.reset()
 	site, region := sites.lookup(snap.Sites, q.client)
 	if q.client.Is4In6() && region > 0 {

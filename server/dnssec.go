@@ -86,3 +86,15 @@ func (dc *decider) addProof(p *zones.Proof) {
 		dc.add(secAuthority, a, false, "", false)
 	}
 }
+
+// sortSections puts d's parts in section order, keeping the order within
+// each section: the writers write parts in order. An insertion sort over a
+// handful of parts, without allocating.
+func (d *decision) sortSections() {
+	ps := d.parts
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && ps[j].sec < ps[j-1].sec; j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
+}

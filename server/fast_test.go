@@ -38,6 +38,7 @@ func newPair(t testing.TB, path string) *pair {
 		return snap
 	}
 	p := &pair{fastStats: metrics.NewStats(), genStats: metrics.NewStats(), fastSnap: load(), generalSnap: load()}
+	shareSignatures(p.fastSnap, p.generalSnap)
 	p.fast = New(Config{Stats: p.fastStats}, p.fastSnap)
 	p.general = New(Config{Stats: p.genStats}, p.generalSnap)
 	p.general.beforeAnswer = func() {} // the hook turns the fast path off
@@ -110,6 +111,7 @@ func corpusNames(snap *zones.Snapshot) []string {
 var corpusTypes = []uint16{
 	dns.TypeA, dns.TypeAAAA, dns.TypeSRV, dns.TypeMX, dns.TypeNS, dns.TypeTXT, dns.TypeSOA,
 	dns.TypeCNAME, dns.TypePTR, dns.TypeDS, dns.TypeCAA, dns.TypeANY, dns.TypeAXFR, 65280,
+	dns.TypeDNSKEY, dns.TypeNSEC3PARAM,
 }
 
 var corpusClients = []string{chicagoClient, hamburgClient, unknownClient, "127.1.1.5", "127.21.1.7", "127.3.1.10", "127.5.0.1"}
@@ -123,6 +125,7 @@ var corpusVariants = []struct {
 	{"plain", func(*dns.Msg) {}},
 	{"edns1232", func(m *dns.Msg) { m.SetEdns0(1232, false) }},
 	{"edns512do", func(m *dns.Msg) { m.SetEdns0(512, true) }},
+	{"edns1232do", func(m *dns.Msg) { m.SetEdns0(1232, true) }},
 	{"edns4096", func(m *dns.Msg) { m.SetEdns0(4096, false) }},
 	{"ecs-hamburg", func(m *dns.Msg) { withECS(m, "127.11.1.0", 24) }},
 	{"ecs-chicago32", func(m *dns.Msg) { withECS(m, "127.2.1.77", 32) }},
@@ -140,7 +143,8 @@ var corpusVariants = []struct {
 // through the fast and the general path, and requires the same bytes and
 // the same metrics. Each query is sent three times so rotation shows.
 func TestFastMatchesGeneral(t *testing.T) {
-	for _, cfg := range []string{filepath.Join("testdata", "lab.toml"), filepath.Join("..", "testdata", "config", "good", "loopback.toml"), filepath.Join("testdata", "views.toml")} {
+	for _, cfg := range []string{filepath.Join("testdata", "lab.toml"), filepath.Join("..", "testdata", "config", "good", "loopback.toml"), filepath.Join("testdata", "views.toml"),
+		filepath.Join("..", "testdata", "dnssec", "contoso-signed.toml")} {
 		t.Run(filepath.Base(cfg), func(t *testing.T) {
 			p := newPair(t, cfg)
 			fails := 0

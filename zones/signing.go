@@ -60,15 +60,16 @@ type Signing struct {
 	// records hold only the names that own records in the default view
 	// (or are above one): a name only some scopes answer would otherwise
 	// leave an NSEC3 record without its name in the transferred zone.
-	// xfr[n] is n's record when it differs from n.Denial.Default; a nil
+	// xfr[name] is the record of the name when it differs from its
+	// Denial.Default; a nil
 	// entry leaves n out.
-	xfr map[*Node]*Answer
+	xfr map[string]*Answer
 }
 
 // TransferDenial is the NSEC or NSEC3 record of n, with its Sig, in a zone
 // transfer of the default view; nil when n is not in it.
 func (s *Signing) TransferDenial(n *Node) *Answer {
-	if a, ok := s.xfr[n]; ok {
+	if a, ok := s.xfr[n.Name]; ok {
 		return a
 	}
 	if n.Denial == nil {
@@ -305,6 +306,12 @@ func (c *compiler) chain(z *Zone, s *Signing) {
 			}
 		}
 		n.Denial = d
+		d.Default.Wire = compileWire(d.Default.RRs, &c.mem.wire)
+		for _, a := range d.ByScope {
+			if a != nil {
+				a.Wire = compileWire(a.RRs, &c.mem.wire)
+			}
+		}
 	}
 	c.transferChain(z, s, ttl)
 }
@@ -330,13 +337,13 @@ func (c *compiler) transferChain(z *Zone, s *Signing, ttl uint32) {
 			name = name[i+1:]
 		}
 	}
-	s.xfr = map[*Node]*Answer{}
+	s.xfr = map[string]*Answer{}
 	var xs []int // indices into s.chain of the default view's names
 	for i, n := range s.chain {
 		if in[n] {
 			xs = append(xs, i)
 		} else {
-			s.xfr[n] = nil
+			s.xfr[n.Name] = nil
 		}
 	}
 	for k, i := range xs {
@@ -352,7 +359,7 @@ func (c *compiler) transferChain(z *Zone, s *Signing, ttl uint32) {
 		} else {
 			rr = &dns.NSEC{Hdr: dns.RR_Header{Name: n.Name, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: ttl}, NextDomain: s.chain[next].Name, TypeBitMap: types}
 		}
-		s.xfr[n] = &Answer{Scope: "default", RRs: []dns.RR{rr}}
+		s.xfr[n.Name] = &Answer{Scope: "default", RRs: []dns.RR{rr}}
 	}
 }
 
@@ -404,7 +411,7 @@ func (c *compiler) signAll(z *Zone, signer *dnssec.Signer, field string) {
 		for _, a := range n.Denial.ByScope {
 			add(a)
 		}
-		add(z.DNSSEC.xfr[n])
+		add(z.DNSSEC.xfr[n.Name])
 	}
 	sigs := make([][]dns.RR, len(jobs))
 	errs := make([]error, len(jobs))

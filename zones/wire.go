@@ -214,8 +214,15 @@ func wireRR(r *WireRR, rr dns.RR, data *slab[byte]) bool {
 			return true
 		}
 		return packRData(r, rr)
-	case *dns.AAAA, *dns.TXT, *dns.CAA:
+	case *dns.AAAA, *dns.TXT, *dns.CAA,
+		*dns.NSEC3, *dns.NSEC3PARAM, *dns.DNSKEY, *dns.CDNSKEY, *dns.DS, *dns.CDS:
 		return packRData(r, rr)
+	case *dns.RRSIG:
+		// Type covered to key tag (18 bytes), the signer, the signature.
+		return packAround(r, rr, 18, v.SignerName)
+	case *dns.NSEC:
+		// The next name, then the type bitmap.
+		return packAround(r, rr, 0, v.NextDomain)
 	case *dns.SRV:
 		r.Data = binary.BigEndian.AppendUint16(r.Data, v.Priority)
 		r.Data = binary.BigEndian.AppendUint16(r.Data, v.Weight)
@@ -280,6 +287,31 @@ func packRData(r *WireRR, rr dns.RR) bool {
 	}
 	r.Data = append([]byte(nil), buf[start:end]...)
 	r.Split = len(r.Data)
+	r.measure()
+	return true
+}
+
+// packAround fills r's RDATA from rr, whose RDATA is prefix bytes, the one
+// name (never compressed, as miekg/dns packs an RRSIG's signer and an NSEC's
+// next name), and the rest, packed as miekg/dns packs it.
+func packAround(r *WireRR, rr dns.RR, prefix int, name string) bool {
+	if !simpleName(name) {
+		return false
+	}
+	h := rr.Header()
+	buf := make([]byte, 4+nameLen(h.Name)+10+dns.Len(rr))
+	end, err := dns.PackRR(rr, buf, 0, nil, false)
+	if err != nil {
+		return false
+	}
+	start := nameLen(h.Name) + 10
+	tail := start + prefix + nameLen(name)
+	if tail > end {
+		return false
+	}
+	r.Data = append(append([]byte(nil), buf[start:start+prefix]...), buf[tail:end]...)
+	r.Split = prefix
+	r.Names[0], r.NumNames = name, 1
 	r.measure()
 	return true
 }
