@@ -31,13 +31,9 @@ func (k *Key) SEP() bool { return k.DNSKEY.Flags&dns.SEP != 0 }
 // Tag is the key's key tag (RFC 4034 appendix B).
 func (k *Key) Tag() uint16 { return k.DNSKEY.KeyTag() }
 
-// String names the key as BIND does: "contoso.lab./13/12345 (KSK)".
+// String names the key as BIND does: "contoso.lab./13/12345".
 func (k *Key) String() string {
-	role := "ZSK"
-	if k.SEP() {
-		role = "KSK"
-	}
-	return fmt.Sprintf("%s/%d/%d (%s)", k.DNSKEY.Hdr.Name, k.DNSKEY.Algorithm, k.Tag(), role)
+	return fmt.Sprintf("%s/%d/%d", k.DNSKEY.Hdr.Name, k.DNSKEY.Algorithm, k.Tag())
 }
 
 // Supported lists the algorithms keys may use: ECDSA P-256 with SHA-256

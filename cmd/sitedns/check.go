@@ -52,6 +52,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		if z.SOASynthesized {
 			fmt.Fprintf(stdout, "%s: zone %s has no SOA; serving %s\n", *config, z.Origin, z.SOA)
 		}
+		if z.DNSSEC != nil {
+			fmt.Fprintln(stdout, signedLine(*config, z))
+		}
 	}
 	return 0
 }

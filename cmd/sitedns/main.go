@@ -28,6 +28,7 @@ commands:
   check     validate a config file and print a summary or every error
   demo      print the embedded demo config, to copy and edit
   scaffold  write the config, certificate names and ports of an OCS + Exchange lab
+  dnssec    dnssec ds: print the DS records of the signed zones, for the parent
   loadtest  measure how any DNS server spreads answers over targets and sites
   version   print the version
   help      print this text
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runCheck(args[1:], stdout, stderr)
 	case "scaffold":
 		return runScaffold(args[1:], os.Stdin, stdout, stderr)
+	case "dnssec":
+		return runDNSSEC(args[1:], stdout, stderr)
 	case "loadtest":
 		return runLoadtest(ctx, args[1:], stdout, stderr)
 	case "demo":
