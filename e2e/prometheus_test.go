@@ -253,21 +253,31 @@ func (p *promServer) waitScrape(t *testing.T, tsExpr string, after time.Time, li
 	}
 }
 
+// promRulesPath is the recording and alerting rules every test Prometheus
+// loads.
+const promRulesPath = "../deploy/prometheus/sitedns-rules.yml"
+
 // startPrometheus runs prometheus with a config scraping targets as job,
-// every scrapeInterval, storing in a temp dir, and waits until it is ready.
+// every scrapeInterval, and evaluating deploy/prometheus/sitedns-rules.yml
+// as often, storing in a temp dir, and waits until it is ready.
 func startPrometheus(t *testing.T, bin, job string, targets ...string) *promServer {
 	t.Helper()
 	dir := t.TempDir()
+	rules, err := filepath.Abs(promRulesPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := fmt.Sprintf(`global:
   scrape_interval: %[1]s
   evaluation_interval: %[1]s
+rule_files: [%[4]q]
 scrape_configs:
   - job_name: %[2]q
     scrape_interval: %[1]s
     scrape_timeout: %[1]s
     static_configs:
       - targets: [%[3]s]
-`, scrapeInterval, job, quoteList(targets))
+`, scrapeInterval, job, quoteList(targets), rules)
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -615,6 +625,36 @@ func TestDashboardOnPrometheus(t *testing.T) {
 	all["instance"] = ".*"
 	if s := prom.query(t, all.expand(t, "configs served", `count(count by (hash) (sitedns_config_info{job=~"$job",instance=~"$instance"}))`), at); len(s) != 1 || s[0].Value != 3 {
 		t.Errorf("configs served by the three servers: %v, want 3", s)
+	}
+
+	// The rules of deploy/prometheus, evaluated on the same data: the
+	// replicas diverged, so SitednsReplicasConfigDiverged is pending (it
+	// fires after 10 minutes); no reload failed; the recording rules hold
+	// the share of queries from no site and the first answers per target.
+	checkRules(t, prom, job, at)
+}
+
+// checkRules checks what sitedns-rules.yml made of the load of
+// TestDashboardOnPrometheus.
+func checkRules(t *testing.T, prom *promServer, job string, at time.Time) {
+	t.Helper()
+	alerts := prom.query(t, `ALERTS`, at)
+	t.Logf("ALERTS: %v", alerts)
+	if a := find(alerts, "alertname", "SitednsReplicasConfigDiverged", "job", job); len(a) != 1 || a[0].Metric["alertstate"] != "pending" {
+		t.Errorf("SitednsReplicasConfigDiverged: %v, want one pending", a)
+	}
+	if a := find(alerts, "alertname", "SitednsConfigReloadFailing"); len(a) != 0 {
+		t.Errorf("SitednsConfigReloadFailing: %v, want none", a)
+	}
+	if s := prom.query(t, `sitedns:site_queries_unknown:ratio_rate5m`, at); len(s) != 1 || !(s[0].Value > 0 && s[0].Value < 1) {
+		t.Errorf("sitedns:site_queries_unknown:ratio_rate5m = %v, want one value in (0, 1)", s)
+	}
+	share := prom.query(t, `sitedns:answer_first_share:ratio_rate5m{name="pool.contoso.lab."}`, at)
+	for _, tg := range []string{"127.1.2.20", "127.1.2.21"} {
+		// Only the loopback lab serves pool from 127.1.2.x: half each.
+		if v, ok := (&dashEval{t: t}).one("sitedns:answer_first_share:ratio_rate5m", share, "target", tg); ok && math.Abs(v-0.5) > shareTolerance/100 {
+			t.Errorf("sitedns:answer_first_share:ratio_rate5m of pool %s = %v, want 0.5", tg, v)
+		}
 	}
 }
 
