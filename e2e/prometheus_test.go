@@ -427,7 +427,7 @@ func TestDashboardOnPrometheus(t *testing.T) {
 		t.Fatal("no queries in the dashboard")
 	}
 
-	in := start(t, "-config", testdata("config", "good", "loopback.toml"))
+	in := start(t, "-config", testdata("config", "good", "loopback.toml"), "-enable-http-reload")
 	w2k := start(t, "-config", testdata("config", "good", "windows2000.toml"))
 	checked := startChecked(t)
 	prom := startPrometheus(t, bin, job, in.Metrics, w2k.Metrics, checked.Metrics)

@@ -188,7 +188,7 @@ func TestReloadUnderLoad(t *testing.T) {
 		}
 	}
 	write(genA.config())
-	in := start(t, "-config", path)
+	in := start(t, "-config", path, "-enable-http-reload")
 
 	rc := &reloadClient{}
 	stop := make(chan struct{})

@@ -179,7 +179,7 @@ func TestReloadChangesScope(t *testing.T) {
 		}
 	}
 	write(string(good))
-	in := start(t, "-config", path)
+	in := start(t, "-config", path, "-enable-http-reload")
 
 	var stop atomic.Bool
 	var sent, failed atomic.Int64

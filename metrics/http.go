@@ -13,11 +13,15 @@ import (
 //	GET  /metrics    the registry, in any format Prometheus asks for
 //	GET  /-/healthy  200 "ok" while the process serves HTTP at all
 //	GET  /-/ready    200 when ready() reports true, 503 otherwise
-//	POST /-/reload   calls reload and waits: 200 on success, 500 with the
-//	                 error text otherwise; other methods get 405
+//	POST /-/reload   calls reload and waits: 200 on success, 500 with a
+//	                 fixed text otherwise (the error itself is the
+//	                 caller's to log: it names files and lines of the
+//	                 config, which whoever can reach the listener need not
+//	                 see); 403 when reload is nil, i.e. reload over HTTP is
+//	                 off; other methods get 405
 //
-// ready may be nil (always ready); reload may be nil (501). A scrape that
-// fails to gather some series still serves the rest and counts the error in
+// ready may be nil (always ready). A scrape that fails to gather some
+// series still serves the rest and counts the error in
 // promhttp_metric_handler_errors_total.
 func NewMux(reg *prometheus.Registry, ready func() bool, reload func() error) *http.ServeMux {
 	mux := http.NewServeMux()
@@ -38,17 +42,20 @@ func NewMux(reg *prometheus.Registry, ready func() bool, reload func() error) *h
 	})
 	mux.HandleFunc("POST /-/reload", func(w http.ResponseWriter, _ *http.Request) {
 		if reload == nil {
-			text(w, http.StatusNotImplemented, "reload is not configured")
+			text(w, http.StatusForbidden, ReloadOff)
 			return
 		}
 		if err := reload(); err != nil {
-			text(w, http.StatusInternalServerError, err.Error())
+			text(w, http.StatusInternalServerError, "reload failed; still serving the previous config (the server log says why)")
 			return
 		}
 		text(w, http.StatusOK, "reloaded")
 	})
 	return mux
 }
+
+// ReloadOff is the answer to POST /-/reload when reload over HTTP is off.
+const ReloadOff = "reload over HTTP is off: start sitedns serve with -enable-http-reload, or reload with SIGHUP"
 
 func text(w http.ResponseWriter, code int, msg string) {
 	h := w.Header()

@@ -51,6 +51,7 @@ type serveFlags struct {
 	lameduck        time.Duration
 	shutdownTimeout time.Duration
 	watch           bool
+	httpReload      bool
 	watchInterval   time.Duration
 	watchSettle     time.Duration
 	tcpIdle         time.Duration
@@ -67,12 +68,13 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.config, "config", "", "config file (default: the embedded contoso demo lab)")
 	fs.Var(&f.listen, "listen", "address to answer DNS on, UDP and TCP; repeatable (default [server] listen, else "+defaultListen+")")
-	fs.StringVar(&f.metricsListen, "metrics-listen", defaultMetricsListen, "address for /metrics, /-/healthy, /-/ready, /-/reload; empty: off")
+	fs.StringVar(&f.metricsListen, "metrics-listen", defaultMetricsListen, "address for /metrics, /-/healthy, /-/ready and, with -enable-http-reload, POST /-/reload; empty: off")
 	fs.StringVar(&f.logFormat, "log-format", "console", "log format: console or json")
 	fs.IntVar(&f.udpWorkers, "udp-workers", 0, "UDP sockets (SO_REUSEPORT) per listen address (default: one per CPU)")
 	udpIO := fs.String("udp-io", string(server.DefaultUDPIO), "how UDP workers wait for datagrams: netpoll (Go's poller) or blocking (a thread per worker sleeping in recvmmsg; Linux only)")
 	fs.DurationVar(&f.lameduck, "lameduck", 0, "on SIGTERM, report not-ready for this long before draining")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "deadline for answering in-flight queries on shutdown")
+	fs.BoolVar(&f.httpReload, "enable-http-reload", false, "accept POST /-/reload on the metrics listener (off: 403); whoever reaches the listener can then make the server reload")
 	fs.BoolVar(&f.watch, "watch", false, "reload when a file the config loads changes: the config, its zone files and their $INCLUDEs (polls; follows ConfigMap symlink swaps)")
 	fs.DurationVar(&f.watchInterval, "watch-interval", time.Second, "how often -watch looks at the files")
 	fs.DurationVar(&f.watchSettle, "watch-settle", time.Second, "-watch loads a changed file once its content has stayed the same this long, and on two consecutive polls")
@@ -320,9 +322,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if dt != nil {
 			reg.MustRegister(dt)
 		}
+		var reload func() error // nil: POST /-/reload answers 403
+		if f.httpReload {
+			reload = func() error { return rl.reload(ctx) } // the reloader logs the error
+		}
 		mux := metrics.NewMux(reg,
 			func() bool { return !shuttingDown.Load() && srv.Snapshot() != nil },
-			func() error { return rl.reload(ctx) })
+			reload)
 		ln, err := net.Listen("tcp", metricsAddr)
 		if err != nil {
 			log.Error("cannot listen for metrics", zap.String("addr", metricsAddr), zap.Error(err))
