@@ -51,7 +51,7 @@ type primary struct {
 // startBINDPrimary runs named -g on ip at a free port (ip must be an address
 // of an interface, 127.0.0.1: named listens on those only) with
 // ixfr-from-differences, allow-transfer by key only, and also-notify to
-// notifyTo (host:port).
+// notifyTo (host:port), signing its NOTIFY messages with the key.
 func startBINDPrimary(t *testing.T, ip, origin, zone, notifyTo string) *primary {
 	t.Helper()
 	named := "/usr/sbin/named"
@@ -88,6 +88,10 @@ key "rndc-key" {
 key %[6]q {
 	algorithm hmac-sha256;
 	secret %[7]q;
+};
+# Everything to the secondary is signed, the NOTIFY messages too.
+server %[10]s {
+	keys { %[6]s; };
 };
 zone %[8]q {
 	type primary;

@@ -286,6 +286,9 @@ func TestSecondaryBIND(t *testing.T) {
 	}
 	compareZone(t, bind.Addr, in.DNS, "contoso.lab.", "autodiscover.contoso.lab. A")
 	checkOverlay(t, in)
+	// BIND signs its NOTIFY messages with the key (its server clause):
+	// sitedns verified the one for serial 2 (and signed its response).
+	waitLog(t, in, 1, 5*time.Second, `"NOTIFY accepted"`, `"signed":true`)
 
 	// A TSIG mismatch: the SOA check is refused by the primary, and the
 	// zone keeps serving serial 2.

@@ -196,7 +196,7 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 	}
 	switch {
 	case m.Opcode == dns.OpcodeNotify && w.qdcount == 1 && len(m.Question) == 1:
-		return s.notify(sc, dst, m.Question[0], src.Addr(), t, start), nil
+		return s.notify(sc, dst, req, src.Addr(), t, start), nil
 	case m.Opcode != dns.OpcodeQuery:
 		return s.finish(sc, dst, dns.RcodeNotImplemented, t, start), nil
 	case w.qdcount != 1 || len(m.Question) != 1:

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -158,5 +159,55 @@ func TestIXFROut(t *testing.T) {
 	}
 	if got := ixfr(3); len(got) < 5 || got[0] != "SOA 9" || got[1] == "SOA 3" || got[len(got)-1] != "SOA 9" {
 		t.Errorf("IXFR from 3: %v, want the whole zone", got)
+	}
+}
+
+// TestNotifySigned: a NOTIFY signed with the zone's key gets a signed
+// response that verifies against the request's MAC; one with a bad
+// signature gets NOTAUTH and schedules nothing.
+func TestNotifySigned(t *testing.T) {
+	snap, err := zones.LoadWith(filepath.Join("..", "testdata", "config", "good", "secondary.toml"), nil,
+		fixedTransfers{"contoso.lab.": {Source: "t", Text: secondaryZone}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := snap.Zones[0].Secondary.TSIG
+	notified := 0
+	s := New(Config{Notify: func(string) { notified++ }}, snap)
+	src := netip.MustParseAddrPort("127.0.0.1:5353")
+	for _, tt := range []struct {
+		name   string
+		secret string
+		rcode  int
+	}{
+		{"right key", key.Secret, dns.RcodeSuccess},
+		{"wrong secret", "YW5vdGhlciBrZXksIG5vdCB0aGUgcHJpbWFyeSdzIQ==", dns.RcodeNotAuth},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			notified = 0
+			m := new(dns.Msg)
+			m.SetNotify("contoso.lab.")
+			m.SetTsig(key.Name, key.Algorithm, 300, time.Now().Unix())
+			req, mac, err := dns.TsigGenerate(m, tt.secret, "", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := s.ServePacket(nil, req, src, metrics.UDP)
+			r := new(dns.Msg)
+			if err := r.Unpack(out); err != nil {
+				t.Fatal(err)
+			}
+			if r.Rcode != tt.rcode || (notified == 1) != (tt.rcode == dns.RcodeSuccess) {
+				t.Fatalf("rcode %s, notified %d: %v", dns.RcodeToString[r.Rcode], notified, r)
+			}
+			if tt.rcode == dns.RcodeSuccess {
+				if r.IsTsig() == nil {
+					t.Fatal("response not signed")
+				}
+				if err := dns.TsigVerify(out, key.Secret, mac, false); err != nil {
+					t.Errorf("response signature: %v", err)
+				}
+			}
+		})
 	}
 }

@@ -229,11 +229,16 @@ func (s *Server) transferStream(sc *scratch, buf []byte, z *zones.Zone, start ti
 	return err
 }
 
-// notify answers a NOTIFY (RFC 1996 §3.7) for q's zone from src: when the
-// zone is a secondary zone of the snapshot and src is in its notify_from, it
-// hands the zone to Config.Notify (which schedules a refresh) and replies
-// with the NOTIFY response; otherwise REFUSED. sc.resp was begun by serve.
-func (s *Server) notify(sc *scratch, dst []byte, q dns.Question, src netip.Addr, t metrics.Transport, start time.Time) []byte {
+// notify answers a NOTIFY (RFC 1996 §3.7) for its zone (sc.req, unpacked
+// from req) from src: when the zone is a secondary zone of the snapshot and
+// src is in its notify_from, it hands the zone to Config.Notify (which
+// schedules a refresh) and replies with the NOTIFY response; otherwise
+// REFUSED. A NOTIFY signed with the zone's TSIG key (RFC 8945) must verify
+// (else NOTAUTH, and no refresh), and its response is signed; one signed
+// with another key is answered as an unsigned one would be, unsigned.
+// sc.resp was begun by serve.
+func (s *Server) notify(sc *scratch, dst, req []byte, src netip.Addr, t metrics.Transport, start time.Time) []byte {
+	q := sc.req.Question[0]
 	snap := s.snap.Load()
 	var z *zones.Zone
 	if snap != nil && q.Qclass == dns.ClassINET {
@@ -243,7 +248,30 @@ func (s *Server) notify(sc *scratch, dst []byte, q dns.Question, src netip.Addr,
 		s.log.Debug("NOTIFY refused", zap.String("zone", q.Name), zap.Stringer("from", src))
 		return s.finish(sc, dst, dns.RcodeRefused, t, start)
 	}
+	key := z.Secondary.TSIG
+	sig := sc.req.IsTsig()
+	if key == nil || sig == nil || !strings.EqualFold(sig.Hdr.Name, key.Name) {
+		s.log.Info("NOTIFY accepted", zap.String("zone", z.Origin), zap.Stringer("from", src), zap.Bool("signed", false))
+		s.cfg.Notify(z.Origin)
+		sc.resp.Authoritative = true
+		return s.finish(sc, dst, dns.RcodeSuccess, t, start)
+	}
+	if err := dns.TsigVerify(req, key.Secret, "", false); err != nil {
+		s.log.Info("NOTIFY with a bad signature refused", zap.String("zone", z.Origin), zap.Stringer("from", src), zap.Error(err))
+		sc.resp.Extra = sc.resp.Extra[:0]
+		return s.finish(sc, dst, dns.RcodeNotAuth, t, start)
+	}
+	s.log.Info("NOTIFY accepted", zap.String("zone", z.Origin), zap.Stringer("from", src), zap.Bool("signed", true))
 	s.cfg.Notify(z.Origin)
-	sc.resp.Authoritative = true
-	return s.finish(sc, dst, dns.RcodeSuccess, t, start)
+	r := new(dns.Msg)
+	r.SetReply(&sc.req)
+	r.Authoritative = true
+	r.Extra = nil
+	r.SetTsig(key.Name, key.Algorithm, 300, time.Now().Unix())
+	out, _, err := dns.TsigGenerate(r, key.Secret, sig.MAC, false)
+	if err != nil {
+		return s.finish(sc, dst, dns.RcodeServerFailure, t, start)
+	}
+	sc.done(dns.RcodeSuccess, t, start)
+	return append(dst[:0], out...)
 }
