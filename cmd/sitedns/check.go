@@ -65,8 +65,12 @@ func summary(name string, s *zones.Snapshot) string {
 	for _, z := range s.Zones {
 		records += z.Records
 	}
-	return fmt.Sprintf("%s: ok: %d zone(s), %d record(s), %d site(s), %d scope(s)",
+	line := fmt.Sprintf("%s: ok: %d zone(s), %d record(s), %d site(s), %d scope(s)",
 		name, len(s.Zones), records, len(s.SiteNames)-1, len(s.ScopeNames))
+	if len(s.Checks) > 0 {
+		line += fmt.Sprintf(", %d check(s) probing %d address(es)", len(s.Checks), len(s.HealthTargets()))
+	}
+	return line
 }
 
 // secondaryLine says where a secondary zone's data comes from and what it
