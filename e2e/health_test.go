@@ -404,6 +404,16 @@ records = ["300 IN SRV 0 0 5061 pool01.contoso.lab.", "300 IN SRV 0 0 5061 pool0
 	if answers, down := loadtestDown(t, in, "127.2.1.10"); answers == 0 || down != 0 {
 		t.Errorf("sitedns loadtest -down 127.2.1.10 with it down: %d of %d answers held it", down, answers)
 	}
+	// A reload keeps what the probes found: the new snapshot serves with
+	// 127.2.1.10 down from its first answer.
+	if code := in.reload(t); code != http.StatusOK {
+		t.Fatalf("reload: %d", code)
+	}
+	for range 100 {
+		if r := cl.ask(ad, dns.TypeA); r != nil && slices.Contains(addrs(r), "127.2.1.10") {
+			t.Fatalf("127.2.1.10 answered after a reload: %v", addrs(r))
+		}
+	}
 	if v := metricValue(t, in, upSeries("cas-https", "127.2.1.10")); v != 0 {
 		t.Errorf("%s = %v, want 0", upSeries("cas-https", "127.2.1.10"), v)
 	}

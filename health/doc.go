@@ -17,7 +17,7 @@
 //
 // Wiring (cmd/sitedns does this):
 //
-//	mon := health.NewMonitor(log)
+//	mon := health.NewMonitor(log, health.DefaultMaxProbes)
 //	st := mon.Update(snap.HealthTargets()) // carries the state of known targets over
 //	snap.ApplyHealth(st.Up)                // before the snapshot serves
 //	srv.Swap(snap)

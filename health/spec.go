@@ -78,8 +78,9 @@ type Spec struct {
 	// RootCAs when set, else the system's roots.
 	TLSVerify bool
 	RootCAs   *x509.CertPool
-	// CAFile is where RootCAs came from; part of the identity of the spec.
-	CAFile string
+	// CAFile is where RootCAs came from, and CADigest a digest of its
+	// content: a reload that changes the file probes with the new roots.
+	CAFile, CADigest string
 	// Interval is the time between the starts of two probes of one target;
 	// Timeout bounds one probe (at most Interval).
 	Interval, Timeout time.Duration
@@ -110,7 +111,7 @@ func (s *Spec) key() string {
 	}
 	return strings.Join([]string{
 		s.Name, s.Type.String(), strconv.Itoa(int(s.Port)), s.Path, strings.Join(st, ","),
-		s.TLSServerName, strconv.FormatBool(s.TLSVerify), s.CAFile,
+		s.TLSServerName, strconv.FormatBool(s.TLSVerify), s.CAFile, s.CADigest,
 		s.Interval.String(), s.Timeout.String(), strconv.Itoa(s.Rise), strconv.Itoa(s.Fall), s.Source.String(),
 	}, "\xff")
 }

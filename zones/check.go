@@ -1,7 +1,9 @@
 package zones
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"os"
@@ -103,8 +105,8 @@ func (c *compiler) checkSpec(cc *checkConfig, blk span, field string) *health.Sp
 		s.TLSServerName = strings.TrimSuffix(cc.TLSServerName, ".")
 	}
 	if cc.CAFile != "" && only(secure, "ca_file", "tls and https") {
+		s.RootCAs, s.CADigest = c.caFile(cc.CAFile, c.loc.value(blk, "ca_file", cc.CAFile), field+": ca_file")
 		s.CAFile = cc.CAFile
-		s.RootCAs = c.caFile(cc.CAFile, c.loc.value(blk, "ca_file", cc.CAFile), field+": ca_file")
 	}
 	s.TLSVerify = cc.CAFile != ""
 	if cc.TLSVerify != nil && only(secure, "tls_verify", "tls and https") {
@@ -156,11 +158,12 @@ func (c *compiler) checkSpec(cc *checkConfig, blk span, field string) *health.Sp
 	return s
 }
 
-// caFile reads the PEM certificates of a ca_file, relative to the config.
-func (c *compiler) caFile(name string, line int, field string) *x509.CertPool {
+// caFile reads the PEM certificates of a ca_file, relative to the config,
+// and returns them with a digest of the file.
+func (c *compiler) caFile(name string, line int, field string) (*x509.CertPool, string) {
 	if c.dir == "" {
 		c.add(line, field, name, "files are not allowed in this config")
-		return nil
+		return nil, ""
 	}
 	path := name
 	if !filepath.IsAbs(path) {
@@ -169,14 +172,15 @@ func (c *compiler) caFile(name string, line int, field string) *x509.CertPool {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		c.add(line, field, name, err.Error())
-		return nil
+		return nil, ""
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(b) {
 		c.add(line, field, name, "no PEM certificate in the file")
-		return nil
+		return nil, ""
 	}
-	return pool
+	sum := sha256.Sum256(b)
+	return pool, hex.EncodeToString(sum[:8])
 }
 
 // checkRef resolves a check = "name" key to 1 + the check's index (0 for

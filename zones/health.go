@@ -262,7 +262,11 @@ func (c *compiler) resolveChecks(snap *Snapshot) {
 			for _, a := range sets {
 				if !checked[a] && len(a.RRs) <= maxChecked {
 					checked[a] = true
-					addr = append(addr, pendingCheck{a: a, check: p.check, at: p.at, zone: p.zone, owner: name})
+					zone := p.zone
+					if z := snap.zoneFor(name); z != nil {
+						zone = z.Origin
+					}
+					addr = append(addr, pendingCheck{a: a, check: p.check, at: p.at, zone: zone, owner: name})
 				}
 			}
 		}

@@ -2,6 +2,7 @@ package zones
 
 import (
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -126,8 +127,21 @@ func TestHealthTargets(t *testing.T) {
 			t.Errorf("%s scope %d: checked %v, want %v", c.name, c.scope, got, c.want)
 		}
 	}
-	if len(snap.Counters.FailOpen) != 6 {
-		t.Errorf("%d fail-open counters, want one per checked set's labels (6)", len(snap.Counters.FailOpen))
+	var labels []string
+	for _, lc := range snap.Counters.FailOpen {
+		labels = append(labels, strings.Join(lc.Labels, " "))
+	}
+	slices.Sort(labels)
+	wantLabels := []string{
+		"contoso.lab. _sipinternaltls._tcp.contoso.lab. default",
+		"contoso.lab. affinityus.contoso.lab. default",
+		"contoso.lab. autodiscover.contoso.lab. US",
+		"contoso.lab. autodiscover.contoso.lab. default",
+		"pool.lab. pool01.pool.lab. default", // an SRV target in another zone: its own zone
+		"pool.lab. pool02.pool.lab. default",
+	}
+	if !slices.Equal(labels, wantLabels) {
+		t.Errorf("fail-open counters:\n got %q\nwant %q", labels, wantLabels)
 	}
 }
 
@@ -251,6 +265,22 @@ func TestCheckedSetTooLarge(t *testing.T) {
 	cfg := "[[check]]\nname = \"c\"\ntype = \"tcp\"\nport = 80\n[[zone]]\norigin = \"contoso.lab\"\ncheck = \"c\"\nrecords = [\n" + strings.Join(recs, ",\n") + "]\n"
 	_, err := Parse("big.toml", "", []byte(cfg), nil)
 	if err == nil || !strings.Contains(err.Error(), "big.toml:9: check: \"big.contoso.lab.\": a checked set holds at most 64 records, this one 65") {
+		t.Errorf("error: %v", err)
+	}
+}
+
+// TestCheckSignedZone: a check on a signed zone's sets is an error at the
+// set, since a set without its dead records would need signatures of its
+// own.
+func TestCheckSignedZone(t *testing.T) {
+	text, err := os.ReadFile(signedDir + "/contoso-signed.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(text), `origin = "contoso.lab"`, `origin = "contoso.lab"`+"\ncheck = \"cas\"", 1)
+	s += "\n[[check]]\nname = \"cas\"\ntype = \"tcp\"\nport = 443\n"
+	_, err = Parse("contoso-signed.toml", signedDir, []byte(s), nil)
+	if err == nil || !strings.Contains(err.Error(), "zone contoso.lab. is signed: health checks do not apply to signed zones") {
 		t.Errorf("error: %v", err)
 	}
 }
