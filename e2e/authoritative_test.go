@@ -55,7 +55,7 @@ func has(list []string, s string) bool {
 	return false
 }
 
-// TestAuthoritative checks each behaviour of DESIGN §2.1 against the real
+// TestAuthoritative checks each behaviour of docs/design.md#answers against the real
 // binary, once with the Go client and once with dig.
 func TestAuthoritative(t *testing.T) {
 	in := start(t, "-config", testdata("config", "good", "loopback.toml"))

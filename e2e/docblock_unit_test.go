@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -71,4 +75,69 @@ func TestDocRewrite(t *testing.T) {
 	if len(srv) != 3 || srv[0].addr != "127.0.0.1:40002" || !srv[0].background || srv[2].addr != "127.0.0.1:40003" {
 		t.Errorf("served %+v", srv)
 	}
+}
+
+// TestDesignCitations: code and docs cite the design as
+// docs/design.md#<section>, each section exists, and nothing cites a design
+// document outside the repository ("DESIGN §").
+func TestDesignCitations(t *testing.T) {
+	design, err := os.ReadFile("../docs/design.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, l := range strings.Split(string(design), "\n") {
+		if h, ok := strings.CutPrefix(strings.TrimLeft(l, "#"), " "); ok && strings.HasPrefix(l, "#") {
+			anchors[slug(h)] = true
+		}
+	}
+	cite := regexp.MustCompile(`design\.md#([a-z0-9-]+)`)
+	n := 0
+	err = filepath.WalkDir("..", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata" && strings.Contains(p, "fuzz")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !(strings.HasSuffix(p, ".go") || strings.HasSuffix(p, ".md") || strings.HasSuffix(p, ".toml")) {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		text := string(b)
+		if i := strings.Index(text, "DESIGN §"); i >= 0 && !strings.HasSuffix(p, "docblock_unit_test.go") {
+			t.Errorf("%s: cites %q, a document outside the repository: cite docs/design.md#<section>", p, text[i:min(len(text), i+20)])
+		}
+		for _, m := range cite.FindAllStringSubmatch(text, -1) {
+			n++
+			if !anchors[m[1]] {
+				t.Errorf("%s: cites design.md#%s, which is no section of docs/design.md", p, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 5 {
+		t.Errorf("%d citations of docs/design.md found; the walk is broken", n)
+	}
+}
+
+// slug is GitHub's anchor of a heading: lower case, spaces to hyphens,
+// other punctuation dropped.
+func slug(h string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(h)) {
+		switch {
+		case r == ' ' || r == '-':
+			b.WriteByte('-')
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_':
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -239,7 +239,7 @@ func TestLint(t *testing.T) {
 	}
 }
 
-// TestRegistryFamilies pins the sitedns_ families DESIGN §5 lists, their
+// TestRegistryFamilies pins the sitedns_ families docs/metrics.md lists, their
 // types, and the closed label sets.
 func TestRegistryFamilies(t *testing.T) {
 	reg := testRegistry(t)

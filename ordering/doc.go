@@ -18,7 +18,7 @@
 //	// Write records addrs[order[0]], addrs[order[1]], ...; the first local
 //	// of them are in the client's network.
 //
-// With the records 10.1.1.10, 10.2.1.10 and 10.3.1.10 (DESIGN §2.5) a client
+// With the records 10.1.1.10, 10.2.1.10 and 10.3.1.10 (docs/design.md#the-affinityus-example) a client
 // at 10.2.1.77 gets 10.2.1.10 first on every query and the other two
 // alternating; a client at 10.9.9.9 gets all three in turn.
 package ordering

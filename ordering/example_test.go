@@ -5,7 +5,7 @@ import (
 	"net/netip"
 )
 
-// The DESIGN §2.5 example: affinityus holds one CAS per US site. A Chicago
+// The affinityus example (docs/design.md#the-affinityus-example): affinityus holds one CAS per US site. A Chicago
 // client always gets the Chicago CAS first, the other two alternating; a
 // client outside every site gets all three in turn.
 func ExampleSet() {

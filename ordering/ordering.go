@@ -103,7 +103,7 @@ func DefaultPolicy() Policy {
 // one scope). Immutable after construction, except for its atomic rotation
 // counter; safe for concurrent use.
 //
-// The rules, from KB 842197 and the Windows registry reference (DESIGN §2.4):
+// The rules, from KB 842197 and the Windows registry reference (docs/design.md#ordering):
 //
 //   - windows2003, netmask ordering and round robin on: the records local to
 //     the client (same masked IPv4 network; same IPv6 prefix when IPv6Prefix

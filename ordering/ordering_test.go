@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// affinityus is the DESIGN §2.5 answer set: California, Chicago, Florida.
+// affinityus is the docs/design.md#the-affinityus-example answer set: California, Chicago, Florida.
 var affinityus = []string{
 	"affinityus 300 IN A 10.1.1.10",
 	"affinityus 300 IN A 10.2.1.10",
@@ -98,7 +98,7 @@ func TestOrderRules(t *testing.T) {
 		bac = "10.2.1.10, 10.1.1.10, 10.3.1.10"
 	)
 	cases := []orderCase{
-		// DESIGN §2.5, exactly.
+		// docs/design.md#the-affinityus-example, exactly.
 		{name: "2.5/windows2003/chicago", policy: policy(), records: affinityus, client: "10.2.1.77",
 			local: 1, want: []string{bac, bca, bac, bca, bac, bca}},
 		{name: "2.5/windows2003/elsewhere", policy: policy(), records: affinityus, client: "10.9.9.9",
@@ -335,7 +335,7 @@ func render(order []int, labels []string) string {
 	return strings.Join(s, ", ")
 }
 
-// TestExample25 is DESIGN §2.5 as stated: over 3k queries from outside every
+// TestExample25 is docs/design.md#the-affinityus-example as stated: over 3k queries from outside every
 // site each address is first exactly k times; Chicago always gets Chicago
 // first and the other two alternating.
 func TestExample25(t *testing.T) {

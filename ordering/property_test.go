@@ -286,7 +286,7 @@ func TestOrderProperties(t *testing.T) {
 }
 
 func FuzzOrder(f *testing.F) {
-	// DESIGN §2.5: 10.1.1.10, 10.2.1.10, 10.3.1.10 from 10.2.1.77, default policy.
+	// docs/design.md#the-affinityus-example: 10.1.1.10, 10.2.1.10, 10.3.1.10 from 10.2.1.77, default policy.
 	affinity := []byte{1, 1, 1, 1, 2, 1, 1, 3, 1}
 	defaults := uint32(1<<2 | 1<<3 | 1<<4)
 	f.Add(affinity, []byte{1, 2, 1, 77}, uint64(0), defaults, []byte(nil))

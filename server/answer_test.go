@@ -62,7 +62,7 @@ func edns(size uint16) func(*dns.Msg) {
 	return func(m *dns.Msg) { m.SetEdns0(size, false) }
 }
 
-// answerCases covers each behaviour of DESIGN §2.1 against testdata/lab.toml.
+// answerCases covers each behaviour of docs/design.md#answers against testdata/lab.toml.
 var answerCases = []Case{
 	{
 		Name: "answer: AA, no RA, RD echoed", Qname: "affinityus.contoso.lab.", Qtype: dns.TypeA,

@@ -112,7 +112,7 @@ type query struct {
 	do bool
 }
 
-// decide makes d the decision for q from snap, per DESIGN §2.1: the answer,
+// decide makes d the decision for q from snap, per docs/design.md#answers: the answer,
 // CNAMEs chased inside our zones, negative answers with the SOA, referrals
 // with glue, and SRV/MX/NS target addresses in the additional section.
 // sites remembers the site regions of recent clients.

@@ -2,9 +2,9 @@
 // the sockets, the per-packet path and the swap of snapshots on reload.
 //
 // Every query, from either transport, goes through ServePacket: bytes in,
-// bytes out. The answer follows DESIGN §2.1 (authoritative answers, CNAME
+// bytes out. The answer follows docs/design.md#answers (authoritative answers, CNAME
 // chasing inside our zones, referrals, negative answers with the SOA, EDNS,
-// truncation) and §2.2 (the client is the packet source or, when the config
+// truncation) and docs/design.md#the-client-its-site-and-its-scope (the client is the packet source or, when the config
 // enables client_subnet, the EDNS Client Subnet address); the client's site
 // picks the answer set of a site-aware name and package ordering orders it.
 //

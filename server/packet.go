@@ -69,7 +69,7 @@ func newScratch(st stats) *scratch { return &scratch{st: st} }
 // stream in several messages, is answered here as one message when the zone
 // fits in 65535 bytes, and SERVFAIL otherwise.
 //
-// What it answers, per DESIGN §2.1:
+// What it answers, per docs/design.md#answers:
 //
 //   - The header: ID and opcode copied, QR set, RA never. RD is copied under
 //     opcode QUERY (RFC 1035 §4.1.1) and cleared under any other, whose flag
