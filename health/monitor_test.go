@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -242,5 +243,32 @@ sitedns_target_up{check="cas-https",target="192.0.2.1"} 0
 	}
 	if n := testutil.CollectAndCount(m, "sitedns_check_failures_total"); n != int(numReasons) {
 		t.Errorf("%d failure series, want %d", n, numReasons)
+	}
+}
+
+// TestResultProperty: over random runs of probe results, a target only
+// goes down after fall failures in a row and only up after rise successes
+// in a row, so answers cannot change faster than rise and fall allow.
+func TestResultProperty(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200 {
+		spec := &Spec{Rise: 1 + r.IntN(4), Fall: 1 + r.IntN(4)}
+		tg := &target{Target: Target{Spec: spec}}
+		okRun, failRun := 0, 0
+		for range 200 {
+			ok := r.IntN(3) != 0
+			if ok {
+				okRun, failRun = okRun+1, 0
+			} else {
+				failRun, okRun = failRun+1, 0
+			}
+			next, changed := tg.result(ok)
+			if !changed {
+				continue
+			}
+			if next == Down && failRun < spec.Fall || next == Up && okRun < spec.Rise {
+				t.Fatalf("rise %d fall %d: %s after %d successes, %d failures in a row", spec.Rise, spec.Fall, next, okRun, failRun)
+			}
+		}
 	}
 }

@@ -105,7 +105,8 @@ func (s *Snapshot) ApplyHealth(up func(i int) bool) {
 }
 
 // variant returns the view of a with the records of mask: nil for all of
-// them, the fail-open form for none.
+// them, the fail-open form for none. Views are kept (at most maxVariants),
+// so that a combination seen before resumes its rotation.
 func (h *answerHealth) variant(a *Answer, mask uint64) *Answer {
 	n := len(a.RRs)
 	if mask == 1<<n-1 {
@@ -125,9 +126,17 @@ func (h *answerHealth) variant(a *Answer, mask uint64) *Answer {
 	if h.variants == nil {
 		h.variants = map[uint64]*Answer{}
 	}
+	if len(h.variants) >= maxVariants {
+		// Many sets of live records seen: start afresh rather than keep
+		// one view per combination for as long as the snapshot lives.
+		clear(h.variants)
+	}
 	h.variants[mask] = v
 	return v
 }
+
+// maxVariants bounds the views kept per checked set.
+const maxVariants = 64
 
 // subsetAnswer is a without the records outside mask: its own order and
 // precompiled records, the same counters.

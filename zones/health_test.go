@@ -284,3 +284,33 @@ func TestCheckSignedZone(t *testing.T) {
 		t.Errorf("error: %v", err)
 	}
 }
+
+// TestHealthVariantsBounded: however many combinations of live records a
+// set goes through, it keeps at most maxVariants views.
+func TestHealthVariantsBounded(t *testing.T) {
+	var recs []string
+	for i := range 12 {
+		recs = append(recs, `"big 300 IN A 10.0.0.`+strconv.Itoa(i+1)+`"`)
+	}
+	cfg := "[[check]]\nname = \"c\"\ntype = \"tcp\"\nport = 80\n[[zone]]\norigin = \"contoso.lab\"\ncheck = \"c\"\nrecords = [\n" + strings.Join(recs, ",\n") + "]\n"
+	snap := mustParse(t, cfg)
+	set := snap.Lookup("big.contoso.lab.", dns.TypeA).Set
+	for m := range 1 << 12 {
+		snap.ApplyHealth(func(i int) bool { return m&(1<<i) != 0 })
+		if a := set.For(-1); m != 0 && len(a.RRs) != popcount(m) {
+			t.Fatalf("mask %b: %d records", m, len(a.RRs))
+		}
+	}
+	h := set.Default.health
+	if n := len(h.variants); n > maxVariants || n == 0 {
+		t.Errorf("%d views kept, want 1 to %d", n, maxVariants)
+	}
+}
+
+func popcount(m int) int {
+	n := 0
+	for ; m != 0; m &= m - 1 {
+		n++
+	}
+	return n
+}
