@@ -327,7 +327,7 @@ records = ["300 IN SRV 0 0 5061 pool01.contoso.lab.", "300 IN SRV 0 0 5061 pool0
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	in := start(t, "-config", path)
+	in := start(t, "-config", path, "-enable-http-reload")
 	cl := newHealthClient(t, in.DNS, "127.9.0.5") // a client in no site: plain round robin
 	const ad = "autodiscover.contoso.lab"
 	upSeries := func(check, target string) string {
