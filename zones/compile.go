@@ -550,10 +550,9 @@ func (c *compiler) zone(zc *zoneConfig, blk span, top policy) *Zone {
 	c.apex(z, blk, field)
 	c.validate(z, field)
 	c.entsAndWildcards(z)
+	c.views(z)
 	if zc.DNSSEC != nil {
 		c.sign(z, zc.DNSSEC, c.loc.table(blk, "zone.dnssec", 0), field+": dnssec")
-	} else {
-		c.views(z)
 	}
 	c.nodes, c.names, c.tmp = nil, nil, scratch{}
 	return z

@@ -37,7 +37,7 @@ func (z *Zone) NXDomain(p *Proof, qname string, j int) {
 	if s == nil {
 		return
 	}
-	ce, nc := z.closestEncloser(qname)
+	ce, nc := z.closestEncloser(qname, j)
 	if ce == nil {
 		return
 	}
@@ -91,15 +91,15 @@ func (z *Zone) Wildcard(p *Proof, qname string, w *Node, j int) {
 	p.add(s.coverName(qname, "", j))
 }
 
-// closestEncloser returns the deepest existing ancestor of qname in z and
-// the next closer name, its child on the way to qname.
-func (z *Zone) closestEncloser(qname string) (ce *Node, nc string) {
+// closestEncloser returns the deepest ancestor of qname in z that view j
+// has, and the next closer name, its child on the way to qname.
+func (z *Zone) closestEncloser(qname string, j int) (ce *Node, nc string) {
 	prev := 0
 	for i := 0; i < len(qname); i++ {
 		if qname[i] != '.' || i == len(qname)-1 {
 			continue
 		}
-		if n := z.Nodes[qname[i+1:]]; n != nil {
+		if n := z.Nodes[qname[i+1:]]; n != nil && !n.hiddenIn(z, j) {
 			return n, qname[prev:]
 		}
 		prev = i + 1
@@ -136,13 +136,20 @@ func (s *Signing) coverHash(name, label string, j int) *Answer {
 	} else {
 		h, ok = dnssec.Hash(name)
 	}
-	if !ok || len(s.hashes) == 0 {
+	hashes, vc := s.hashes, s.view(j)
+	if vc != nil {
+		hashes = vc.hashes
+	}
+	if !ok || len(hashes) == 0 {
 		return nil
 	}
-	i, _ := slices.BinarySearchFunc(s.hashes, h, func(a, b [dnssec.HashSize]byte) int { return bytes.Compare(a[:], b[:]) })
+	i, _ := slices.BinarySearchFunc(hashes, h, func(a, b [dnssec.HashSize]byte) int { return bytes.Compare(a[:], b[:]) })
 	i-- // the last below h
 	if i < 0 {
-		i = len(s.hashes) - 1
+		i = len(hashes) - 1
+	}
+	if vc != nil {
+		i = int(vc.idx[i])
 	}
 	return s.chain[i].Denial.For(j)
 }
@@ -153,17 +160,32 @@ func (s *Signing) coverHash(name, label string, j int) *Answer {
 func (s *Signing) coverName(name, label string, j int) *Answer {
 	var buf [512]byte
 	k, ok := dnssec.CanonicalKey(buf[:0], name)
-	if !ok || len(s.keys) == 0 {
+	keys, vc := s.keys, s.view(j)
+	if vc != nil {
+		keys = vc.keys
+	}
+	if !ok || len(keys) == 0 {
 		return nil
 	}
 	if label != "" {
 		k = append(append(k, 0), label...)
 	}
 	key := unsafe.String(unsafe.SliceData(k), len(k))
-	i, _ := slices.BinarySearch(s.keys, key)
+	i, _ := slices.BinarySearch(keys, key)
 	i--
 	if i < 0 {
-		i = len(s.keys) - 1
+		i = len(keys) - 1
+	}
+	if vc != nil {
+		i = int(vc.idx[i])
 	}
 	return s.chain[i].Denial.For(j)
+}
+
+// view is the chain of view j when it lacks some name, else nil.
+func (s *Signing) view(j int) *viewChain {
+	if j+1 >= 0 && j+1 < len(s.views) {
+		return s.views[j+1]
+	}
+	return nil
 }

@@ -55,6 +55,9 @@ type Signing struct {
 	chain  []*Node
 	hashes [][dnssec.HashSize]byte
 	keys   []string
+	// views[v+1] is the chain of view v when that view does not have some
+	// name (views.go); nil when it has them all and uses chain.
+	views []*viewChain
 
 	// xfr is the default view's chain as a zone transfer sends it, whose
 	// records hold only the names that own records in the default view
@@ -64,6 +67,15 @@ type Signing struct {
 	// Denial.Default; a nil
 	// entry leaves n out.
 	xfr map[string]*Answer
+}
+
+// viewChain is the chain of a view that does not have every name: the
+// indices into Signing.chain of the names it has, in chain order, with
+// their hashes (NSEC3) or canonical keys (NSEC).
+type viewChain struct {
+	idx    []int32
+	hashes [][dnssec.HashSize]byte
+	keys   []string
 }
 
 // TransferDenial is the NSEC or NSEC3 record of n, with its Sig, in a zone
@@ -280,25 +292,35 @@ func (c *compiler) chain(z *Zone, s *Signing) {
 	}
 	ttl := z.NegativeSOA.Hdr.Ttl
 	views := len(c.scopeNames)
+	nexts := c.viewChains(z, s, views)
 	for i, n := range s.chain {
-		next := (i + 1) % len(s.chain)
-		record := func(types []uint16) dns.RR {
+		record := func(next int, types []uint16) dns.RR {
 			if s.NSEC3 {
 				return dnssec.NSEC3(z.Origin, s.hashes[i], s.hashes[next], ttl, types)
 			}
 			return &dns.NSEC{Hdr: dns.RR_Header{Name: n.Name, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: ttl}, NextDomain: s.chain[next].Name, TypeBitMap: types}
 		}
+		next := func(v int) int {
+			if nx := nexts[v+1]; nx != nil && nx[i] >= 0 {
+				return int(nx[i])
+			}
+			return (i + 1) % len(s.chain)
+		}
 		d := &RRset{Type: dns.TypeNSEC}
 		if s.NSEC3 {
 			d.Type = dns.TypeNSEC3
 		}
-		deflt := viewTypes(n, -1, s.NSEC3)
-		d.Default = &Answer{Scope: "default", RRs: []dns.RR{record(deflt)}}
-		if slices.ContainsFunc(n.Sets, (*RRset).SiteAware) {
+		deflt, dnext := viewTypes(n, -1, s.NSEC3), next(-1)
+		d.Default = &Answer{Scope: "default", RRs: []dns.RR{record(dnext, deflt)}}
+		if n.hidden != 0 || slices.ContainsFunc(n.Sets, (*RRset).SiteAware) || slices.ContainsFunc(nexts, func(nx []int32) bool { return nx != nil }) {
 			d.ByScope = make([]*Answer, views)
 			for j := range views {
-				if ts := viewTypes(n, j, s.NSEC3); !slices.Equal(ts, deflt) {
-					d.ByScope[j] = &Answer{Scope: c.scopeNames[j], RRs: []dns.RR{record(ts)}}
+				if n.hiddenIn(z, j) {
+					continue // not in view j's chain: never handed out there
+				}
+				ts, nx := viewTypes(n, j, s.NSEC3), next(j)
+				if !slices.Equal(ts, deflt) || nx != dnext {
+					d.ByScope[j] = &Answer{Scope: c.scopeNames[j], RRs: []dns.RR{record(nx, ts)}}
 				}
 			}
 			for len(d.ByScope) > 0 && d.ByScope[len(d.ByScope)-1] == nil {
@@ -361,6 +383,44 @@ func (c *compiler) transferChain(z *Zone, s *Signing, ttl uint32) {
 		}
 		s.xfr[n.Name] = &Answer{Scope: "default", RRs: []dns.RR{rr}}
 	}
+}
+
+// viewChains makes s.views, the chains of the views that lack some name
+// (Node.hidden), and returns, for each such view v, nexts[v+1][i]: the
+// index in s.chain of the name after s.chain[i] in that view (-1 for a
+// name the view does not have); nexts[v+1] is nil for a view with every
+// name, whose next is the chain's.
+func (c *compiler) viewChains(z *Zone, s *Signing, views int) [][]int32 {
+	nexts := make([][]int32, views+1)
+	s.views = make([]*viewChain, views+1)
+	if len(z.hidden) == 0 {
+		return nexts
+	}
+	for v := -1; v < views; v++ {
+		vc := &viewChain{}
+		for i, n := range s.chain {
+			if !n.hiddenIn(z, v) {
+				vc.idx = append(vc.idx, int32(i))
+			}
+		}
+		if len(vc.idx) == len(s.chain) {
+			continue
+		}
+		nx := make([]int32, len(s.chain))
+		for i := range nx {
+			nx[i] = -1
+		}
+		for k, i := range vc.idx {
+			nx[i] = vc.idx[(k+1)%len(vc.idx)]
+			if s.NSEC3 {
+				vc.hashes = append(vc.hashes, s.hashes[i])
+			} else {
+				vc.keys = append(vc.keys, s.keys[i])
+			}
+		}
+		s.views[v+1], nexts[v+1] = vc, nx
+	}
+	return nexts
 }
 
 // viewTypes lists the types at n that scope j (-1: the default view) sees,

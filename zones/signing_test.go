@@ -136,14 +136,20 @@ func TestSignedViews(t *testing.T) {
 }
 
 // checkChain walks view j's chain: each record's next is the following
-// name, the last wraps to the first, and the type bitmap is what the view
-// answers.
+// name the view has, the last wraps to the first, and the type bitmap is
+// what the view answers.
 func checkChain(t *testing.T, z *Zone, j int) {
 	t.Helper()
 	s := z.DNSSEC
-	for i, n := range s.chain {
+	var chain []*Node
+	for _, n := range s.chain {
+		if !n.hiddenIn(z, j) {
+			chain = append(chain, n)
+		}
+	}
+	for i, n := range chain {
 		rr := n.Denial.For(j).RRs[0]
-		next := s.chain[(i+1)%len(s.chain)]
+		next := chain[(i+1)%len(chain)]
 		var types []uint16
 		switch r := rr.(type) {
 		case *dns.NSEC3:
@@ -168,21 +174,29 @@ func checkChain(t *testing.T, z *Zone, j int) {
 	}
 }
 
-// TestScopeOnlyName: a name only the US scope answers has its A and TXT in
-// the US view's bitmap and no types in the others'.
+// TestScopeOnlyName: a name only the US scope answers is in the US view's
+// chain with its A and TXT, and the other views prove it does not exist.
 func TestScopeOnlyName(t *testing.T) {
 	snap := loadSigned(t, nil)
 	z := snap.Zones[0]
 	n := z.Nodes["usonly.contoso.lab."]
 	us := slices.Index(snap.ScopeNames, "US")
 	de := slices.Index(snap.ScopeNames, "DE")
-	bitmap := func(j int) []uint16 { return n.Denial.For(j).RRs[0].(*dns.NSEC3).TypeBitMap }
-	if got := bitmap(us); !slices.Equal(got, []uint16{dns.TypeA, dns.TypeTXT, dns.TypeRRSIG}) {
+	if got := n.Denial.For(us).RRs[0].(*dns.NSEC3).TypeBitMap; !slices.Equal(got, []uint16{dns.TypeA, dns.TypeTXT, dns.TypeRRSIG}) {
 		t.Errorf("US bitmap %v", got)
 	}
 	for _, j := range []int{-1, de} {
-		if got := bitmap(j); len(got) != 0 {
-			t.Errorf("view %d bitmap %v, want none", j, got)
+		if res := snap.LookupView(n.Name, dns.TypeA, j); res.Kind != KindNXDomain {
+			t.Errorf("view %d: %v, want NXDOMAIN", j, res.Kind)
+		}
+		var p Proof
+		z.NXDomain(&p, n.Name, j)
+		some := func(f func(*dns.NSEC3) bool) bool {
+			return slices.ContainsFunc(p.Sets[:p.N], func(a *Answer) bool { return f(a.RRs[0].(*dns.NSEC3)) })
+		}
+		if !some(func(r *dns.NSEC3) bool { return r.Match("contoso.lab.") }) || !some(func(r *dns.NSEC3) bool { return r.Cover(n.Name) }) ||
+			!some(func(r *dns.NSEC3) bool { return r.Cover("*.contoso.lab.") }) {
+			t.Errorf("view %d: NXDOMAIN proof %v", j, p.Sets[:p.N])
 		}
 	}
 }

@@ -79,10 +79,10 @@ func ownViews(n *Node, scopes int) viewSet {
 }
 
 // views marks the names of z that some view does not have (see the top of
-// this file). It runs after entsAndWildcards, on an unsigned zone: the
-// NSEC/NSEC3 chain of a signed zone lists every name, so there a name
-// without records in a view stays NODATA. A zone without site-aware names
-// costs one pass over its nodes.
+// this file). It runs after entsAndWildcards, and before a signed zone is
+// signed: each view's NSEC/NSEC3 chain leaves out the names the view does
+// not have, so that its NXDOMAIN can be proven (signing.go). A zone
+// without site-aware names costs one pass over its nodes.
 func (c *compiler) views(z *Zone) {
 	scopes := len(c.scopeNames)
 	type candidate struct {
