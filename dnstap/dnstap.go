@@ -177,13 +177,12 @@ func appendDecision(b []byte, e *server.TapEvent) []byte {
 // run writes the queued events until the queue is closed.
 func (l *Logger) run() {
 	defer close(l.done)
-	var buf []byte
+	var enc encoder
 	for ev := range l.queue {
 		for _, typ := range [...]tap.Message_Type{tap.Message_AUTH_QUERY, tap.Message_AUTH_RESPONSE} {
-			var err error
-			buf, err = proto.MarshalOptions{}.MarshalAppend(buf[:0], l.message(ev, typ))
+			b, err := enc.encode(l, ev, typ)
 			if err == nil {
-				_, err = l.w.WriteFrame(buf)
+				_, err = l.w.WriteFrame(b)
 			}
 			if err != nil {
 				l.dropped.Add(1)
@@ -195,42 +194,63 @@ func (l *Logger) run() {
 	}
 }
 
-// message is the dnstap message of type typ for ev.
-func (l *Logger) message(ev *event, typ tap.Message_Type) *tap.Dnstap {
-	fam, sp := tap.SocketFamily_INET, tap.SocketProtocol_UDP
-	addr := ev.client.Addr().Unmap()
-	if addr.Is6() {
-		fam = tap.SocketFamily_INET6
-	}
-	if ev.transport == metrics.TCP {
-		sp = tap.SocketProtocol_TCP
-	}
-	m := &tap.Message{
-		Type:           &typ,
-		SocketFamily:   &fam,
-		SocketProtocol: &sp,
-		QueryAddress:   addr.AsSlice(),
-		QueryPort:      ptr(uint32(ev.client.Port())),
-		QueryTimeSec:   ptr(uint64(ev.queried.Unix())),
-		QueryTimeNsec:  ptr(uint32(ev.queried.Nanosecond())),
-	}
-	if typ == tap.Message_AUTH_QUERY {
-		m.QueryMessage = ev.query
-	} else {
-		m.ResponseMessage = ev.response
-		m.ResponseTimeSec = ptr(uint64(ev.sent.Unix()))
-		m.ResponseTimeNsec = ptr(uint32(ev.sent.Nanosecond()))
-	}
-	return &tap.Dnstap{
-		Type:     tap.Dnstap_MESSAGE.Enum(),
-		Identity: l.identity,
-		Version:  l.version,
-		Extra:    ev.extra,
-		Message:  m,
-	}
+// encoder turns events into dnstap frames. The writer goroutine's own:
+// it reuses the messages, the fields they point to and the buffer, so that
+// a frame costs no allocation.
+type encoder struct {
+	dt                 tap.Dnstap
+	m                  tap.Message
+	dtType             tap.Dnstap_Type
+	typ                tap.Message_Type
+	fam                tap.SocketFamily
+	proto              tap.SocketProtocol
+	port, qnsec, rnsec uint32
+	qsec, rsec         uint64
+	addr               [16]byte
+	buf                []byte
 }
 
-func ptr[T any](v T) *T { return &v }
+// encode returns the frame of ev's message of type typ, valid until the
+// next call.
+func (e *encoder) encode(l *Logger, ev *event, typ tap.Message_Type) ([]byte, error) {
+	e.m = tap.Message{}
+	e.dt = tap.Dnstap{}
+	l.message(e, ev, typ)
+	var err error
+	e.buf, err = proto.MarshalOptions{}.MarshalAppend(e.buf[:0], &e.dt)
+	return e.buf, err
+}
+
+// message fills e's message of type typ for ev.
+func (l *Logger) message(e *encoder, ev *event, typ tap.Message_Type) {
+	e.typ, e.fam, e.proto = typ, tap.SocketFamily_INET, tap.SocketProtocol_UDP
+	addr := ev.client.Addr().Unmap()
+	if addr.Is6() {
+		e.fam = tap.SocketFamily_INET6
+		e.addr = addr.As16()
+		e.m.QueryAddress = e.addr[:16]
+	} else {
+		a4 := addr.As4()
+		copy(e.addr[:], a4[:])
+		e.m.QueryAddress = e.addr[:4]
+	}
+	if ev.transport == metrics.TCP {
+		e.proto = tap.SocketProtocol_TCP
+	}
+	e.port = uint32(ev.client.Port())
+	e.qsec, e.qnsec = uint64(ev.queried.Unix()), uint32(ev.queried.Nanosecond())
+	e.m.Type, e.m.SocketFamily, e.m.SocketProtocol = &e.typ, &e.fam, &e.proto
+	e.m.QueryPort, e.m.QueryTimeSec, e.m.QueryTimeNsec = &e.port, &e.qsec, &e.qnsec
+	if typ == tap.Message_AUTH_QUERY {
+		e.m.QueryMessage = ev.query
+	} else {
+		e.m.ResponseMessage = ev.response
+		e.rsec, e.rnsec = uint64(ev.sent.Unix()), uint32(ev.sent.Nanosecond())
+		e.m.ResponseTimeSec, e.m.ResponseTimeNsec = &e.rsec, &e.rnsec
+	}
+	e.dtType = tap.Dnstap_MESSAGE
+	e.dt.Type, e.dt.Identity, e.dt.Version, e.dt.Extra, e.dt.Message = &e.dtType, l.identity, l.version, ev.extra, &e.m
+}
 
 // Written and Dropped count the messages written, and those dropped
 // because the queue was full or the write failed.

@@ -193,11 +193,11 @@ func BenchmarkWrite(b *testing.B) {
 	defer l.Close(10 * time.Second)
 	ev := &event{query: make([]byte, 45), response: make([]byte, 120), client: netip.MustParseAddrPort("127.2.1.77:5353"),
 		queried: time.Now(), sent: time.Now(), extra: []byte("site=US-Chicago scope=US ecs=127.2.1.0/24 ecs_scope=16")}
-	var buf []byte
+	var enc encoder
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, typ := range [...]tap.Message_Type{tap.Message_AUTH_QUERY, tap.Message_AUTH_RESPONSE} {
-			buf, err = proto.MarshalOptions{}.MarshalAppend(buf[:0], l.message(ev, typ))
+			buf, err := enc.encode(l, ev, typ)
 			if err != nil {
 				b.Fatal(err)
 			}
