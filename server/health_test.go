@@ -189,7 +189,7 @@ func TestHealthFastPathAllocs(t *testing.T) {
 			}); n != 0 {
 				t.Errorf("down %v: %s: fast path: %v allocations per query, want 0", down, name, n)
 			}
-			if n := testing.AllocsPerRun(200, func() {
+			if n := servePacketAllocs(func() {
 				dst = s.ServePacket(dst, req, ap, metrics.UDP)
 			}); n != 0 {
 				t.Errorf("down %v: %s: ServePacket: %v allocations per query, want 0", down, name, n)
