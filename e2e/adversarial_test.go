@@ -325,6 +325,7 @@ func tcpAsk(c net.Conn, name string) (*dns.Msg, error) {
 // fifth client off TCP: its query is answered in a slot reclaimed from the
 // connection idle longest.
 func TestTCPPoolReclaim(t *testing.T) {
+	needFiles(t, 1200)
 	in := start(t, "-config", floodConfig(t, "", 0, 0, ""))
 	var held atomic.Int64
 	var wg sync.WaitGroup
@@ -384,6 +385,24 @@ func rssKiB(t *testing.T, pid int) int {
 	return 0
 }
 
+// needFiles makes sure this process may open n files, raising its limit
+// when it is lower (Go raises the soft limit to the hard one at start; root
+// may raise the hard one).
+func needFiles(t *testing.T, n uint64) {
+	t.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if lim.Cur >= n {
+		return
+	}
+	lim.Cur, lim.Max = n, max(lim.Max, n)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatalf("this test opens %d files; the open-file limit is lower and cannot be raised: %v", n, err)
+	}
+}
+
 // setNoFile sets the open-file limit of process pid, soft and hard.
 func setNoFile(t *testing.T, pid int, n uint64) {
 	t.Helper()
@@ -399,6 +418,7 @@ func setNoFile(t *testing.T, pid int, n uint64) {
 // memory without bound nor take the file descriptors DNS needs: a DNS TCP
 // query is answered, and a scrape too.
 func TestHTTPIdleConnections(t *testing.T) {
+	needFiles(t, 5200)
 	in := start(t, "-config", floodConfig(t, "", 0, 0, ""))
 	pid := in.cmd.Process.Pid
 	setNoFile(t, pid, 1200)
