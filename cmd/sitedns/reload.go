@@ -43,8 +43,9 @@ type reloader struct {
 	// text is the config text of the last good load (reloader goroutine
 	// only).
 	text []byte
-	// mem bounds memory while a compile runs (reloader goroutine only).
-	mem compileMemory
+	// mem bounds the memory and CPU a compile takes (reloader goroutine
+	// only).
+	mem compileBudget
 }
 
 // reloadReq is one request: a reload of the config file (xfr nil), or a
@@ -155,6 +156,7 @@ func (r *reloader) once() (err error) {
 	}()
 	var snap *zones.Snapshot
 	var text []byte
+	defer r.mem.finish()
 	r.mem.compiling(func() { snap, text, err = r.ld.load(r.sec) })
 	if err != nil {
 		r.stats.Reloaded(false, start)
@@ -164,6 +166,7 @@ func (r *reloader) once() (err error) {
 	}
 	r.text = text
 	r.swap(snap)
+	r.mem.finish() // before the reload counts as done
 	r.stats.Reloaded(true, snap.Loaded)
 	r.log.Info("reloaded", zap.String("config", r.ld.name()), zap.Duration("took", time.Since(start)))
 	return nil
@@ -182,6 +185,7 @@ func (r *reloader) recompile(xfr zones.Transfers, reason string) (err error) {
 		}
 	}()
 	var snap *zones.Snapshot
+	defer r.mem.finish()
 	r.mem.compiling(func() { snap, err = r.ld.compile(r.text, xfr) })
 	if err != nil {
 		return err
@@ -198,7 +202,6 @@ func (r *reloader) swap(snap *zones.Snapshot) {
 	zones.CarryRotation(old, snap)
 	server.CarryDeltas(old, snap)
 	r.health.swap(r.srv, snap)
-	defer r.mem.swapped()
 	if r.sec != nil {
 		r.sec.Sync(snap)
 	}
