@@ -77,7 +77,7 @@ func TestHTTPReloadEnabled(t *testing.T) {
 
 func postReload(t *testing.T, in *instance) (int, string) {
 	t.Helper()
-	resp, err := http.Post("http://"+in.Metrics+"/-/reload", "text/plain", nil)
+	resp, err := httpClient.Post("http://"+in.Metrics+"/-/reload", "text/plain", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

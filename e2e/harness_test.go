@@ -150,7 +150,7 @@ func (in *instance) stop() {
 // HTTP status; the reload has finished when it returns.
 func (in *instance) reload(t *testing.T) int {
 	t.Helper()
-	resp, err := http.Post("http://"+in.Metrics+"/-/reload", "text/plain", nil)
+	resp, err := httpClient.Post("http://"+in.Metrics+"/-/reload", "text/plain", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,10 +159,14 @@ func (in *instance) reload(t *testing.T) int {
 	return resp.StatusCode
 }
 
+// httpClient bounds every request of the tests to the HTTP listener, so a
+// server that stops answering fails the test instead of hanging it.
+var httpClient = &http.Client{Timeout: 60 * time.Second}
+
 // get fetches a path from the HTTP listener.
 func (in *instance) get(t *testing.T, path string) (int, string) {
 	t.Helper()
-	resp, err := http.Get("http://" + in.Metrics + path)
+	resp, err := httpClient.Get("http://" + in.Metrics + path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -234,7 +234,7 @@ func TestGracefulShutdown(t *testing.T) {
 	sigAt := time.Now()
 	// The load balancer's view: poll readiness, stop sending on failure.
 	for {
-		resp, err := http.Get("http://" + in.Metrics + "/-/ready")
+		resp, err := httpClient.Get("http://" + in.Metrics + "/-/ready")
 		if err == nil {
 			resp.Body.Close()
 		}

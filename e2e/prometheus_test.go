@@ -173,7 +173,7 @@ type promServer struct {
 
 func (p *promServer) api(t *testing.T, path string, params url.Values) json.RawMessage {
 	t.Helper()
-	resp, err := http.Get("http://" + p.addr + path + "?" + params.Encode())
+	resp, err := httpClient.Get("http://" + p.addr + path + "?" + params.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ scrape_configs:
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get("http://" + addr + "/-/ready")
+		resp, err := httpClient.Get("http://" + addr + "/-/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
