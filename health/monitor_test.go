@@ -68,8 +68,14 @@ func TestMonitorUpdate(t *testing.T) {
 	m := NewMonitor(nil, 4)
 	defer m.Close()
 	var probes atomic.Int64
+	release := make(chan struct{}) // holds the probes of port 444 until the test has read the state
+	defer close(release)
 	m.probe = func(ctx context.Context, tg *target) (Reason, error) {
 		probes.Add(1)
+		if tg.Spec.Port == 444 {
+			<-release
+			return ReasonTimeout, errors.New("released")
+		}
 		if tg.Addr == netip.MustParseAddr("192.0.2.1") {
 			return ReasonRefused, errors.New("refused")
 		}
@@ -169,9 +175,11 @@ func TestProbes(t *testing.T) {
 	closed.Close()
 
 	lo := netip.MustParseAddr("127.0.0.1")
+	// A generous timeout: these cases classify failures, and a TLS
+	// handshake under -race on a busy machine can take over a second.
 	spec := func(typ Type, p int, path string) *Spec {
 		return &Spec{Name: "t", Type: typ, Port: uint16(p), Path: path, ExpectStatus: []int{200},
-			Interval: time.Second, Timeout: time.Second, Rise: 1, Fall: 1, Source: netip.MustParseAddr("127.0.0.1")}
+			Interval: time.Second, Timeout: 10 * time.Second, Rise: 1, Fall: 1, Source: netip.MustParseAddr("127.0.0.1")}
 	}
 	verify := spec(HTTPS, port(okSrv.Listener.Addr()), "/autodiscover/healthcheck.htm")
 	verify.TLSVerify = true
