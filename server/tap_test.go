@@ -3,6 +3,8 @@ package server
 import (
 	"bytes"
 	"net/netip"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -111,4 +113,64 @@ func BenchmarkServePacketTap(b *testing.B) {
 			}
 		})
 	}
+}
+
+// lastTap keeps the last event it is told of, copied.
+type lastTap struct {
+	n int
+	e TapEvent
+}
+
+func (l *lastTap) Tap(e *TapEvent) {
+	l.n++
+	l.e = *e
+	l.e.Query = bytes.Clone(e.Query)
+	l.e.Response = bytes.Clone(e.Response)
+	l.e.Name = string(append([]byte(nil), e.Name...))
+}
+
+// FuzzTap: whatever arrives, a Tap is told of exactly the replies sent,
+// with the packet as received and the reply as sent, a lower-case name,
+// a site of the snapshot, and no panic on the way.
+func FuzzTap(f *testing.F) {
+	for _, m := range seedQueries() {
+		p, err := m.Pack()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(p, uint8(77))
+	}
+	f.Add([]byte{0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0xC0, 0x0C}, uint8(0))
+	snap := labSnapshot(f, "lab.toml")
+	rec := &lastTap{}
+	s := New(Config{Tap: rec}, snap)
+	sites := map[string]bool{}
+	for _, n := range snap.SiteNames {
+		sites[n] = true
+	}
+	f.Fuzz(func(t *testing.T, p []byte, host uint8) {
+		before := rec.n
+		out := s.ServePacket(nil, p, addrPort(t, "127.2.1."+strconv.Itoa(int(host))), metrics.UDP)
+		switch {
+		case out == nil && rec.n != before:
+			t.Fatal("a Tap told of a packet that got no reply")
+		case out == nil:
+			return
+		case rec.n != before+1:
+			t.Fatalf("%d events for one reply", rec.n-before)
+		}
+		e := rec.e
+		if !bytes.Equal(e.Query, p) || !bytes.Equal(e.Response, out) {
+			t.Fatalf("event bytes differ: query %x of %x, response %x of %x", e.Query, p, e.Response, out)
+		}
+		if strings.ContainsAny(e.Name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") || (e.Name != "" && !strings.HasSuffix(e.Name, ".")) {
+			t.Fatalf("name %q", e.Name)
+		}
+		if len(p) >= headerLen && !sites[e.Site] {
+			t.Fatalf("site %q is not the snapshot's", e.Site)
+		}
+		if e.ECSScope < -1 || e.ECSScope > 128 {
+			t.Fatalf("ECS scope %d", e.ECSScope)
+		}
+	})
 }
