@@ -152,6 +152,9 @@ type Set struct {
 	sched       *schedule // non-nil when weighted round robin applies
 
 	tick atomic.Uint64 // the per-set rotation counter
+	// slot is 1 + the index of the set's counter in each row of its
+	// snapshot's Rotation; 0 for none.
+	slot int32
 }
 
 // record6 is the IPv6 address of one record, decoded once so that the
@@ -323,6 +326,21 @@ func (s *Set) OrderScoped(dst []int, client netip.Addr) (local, scope int) {
 	var t uint64
 	if s.rotate {
 		t = s.tick.Add(1) - 1
+	}
+	return s.orderAt(dst, client, t)
+}
+
+// OrderIn is OrderScoped with the rotation counter of s in row, a row of
+// the Rotation s was added to (see Rotation): the counter of one shard. With
+// a nil row, or a set without a slot, it is OrderScoped.
+func (s *Set) OrderIn(dst []int, client netip.Addr, row []atomic.Uint64) (local, scope int) {
+	var t uint64
+	if s.rotate {
+		if i := int(s.slot) - 1; i >= 0 && i < len(row) {
+			t = row[i].Add(1) - 1
+		} else {
+			t = s.tick.Add(1) - 1
+		}
 	}
 	return s.orderAt(dst, client, t)
 }

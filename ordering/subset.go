@@ -3,7 +3,7 @@ package ordering
 // Subset returns the ordering of the records keep of s (indices of s, in
 // ascending order, at least one) as a set of its own: the same policy, the
 // weights of those records when s is weighted, and a rotation counter of its
-// own starting at zero. Record i of the result is record keep[i] of s.
+// own starting at zero (in a Rotation, s's counters: it stands in for s). Record i of the result is record keep[i] of s.
 //
 // Health checks use it to order what remains of an answer set once its dead
 // records are dropped, so that round robin, netmask ordering and weights run
@@ -17,6 +17,7 @@ func (s *Set) Subset(keep []int) *Set {
 		v6bits:      s.v6bits,
 		remoteFixed: s.remoteFixed,
 		rotate:      s.rotate && len(keep) > 1,
+		slot:        s.slot, // the subset stands in for s: it rotates in s's slot
 	}
 	orderable := false
 	for i, k := range keep {

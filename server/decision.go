@@ -107,6 +107,7 @@ type query struct {
 	qtype  uint16
 	client netip.Addr
 	id     uint16 // the tick of orders that must not advance rotation
+	shard  int    // the caller's rotation shard (ordering.Rotation)
 	// do is the query's DO bit: answers from a signed zone then carry
 	// their RRSIGs and denial records (see dnssec.go).
 	do bool
@@ -117,8 +118,8 @@ type query struct {
 // with glue, and SRV/MX/NS target addresses in the additional section.
 // sites remembers the site regions of recent clients.
 //
-// Answer-section RRsets are ordered with Set.Order, which advances their
-// rotation. Records placed in the authority and additional sections are
+// Answer-section RRsets are ordered with Set.OrderIn, which advances their
+// rotation in the caller's shard (each UDP reader rotates on its own). Records placed in the authority and additional sections are
 // ordered with Set.OrderAt at the query ID as tick: local records still come
 // first, but the rotation that the RRset's own answers see is not advanced by
 // other names' answers, so each stream of answers stays uniformly rotated.
@@ -144,7 +145,7 @@ type query struct {
 //     counted: their records, which sites choose, must hold for the whole
 //     scope, but their order is a courtesy, and counting it would cut every
 //     SRV answer to the client's /24.
-func decide(d *decision, snap *zones.Snapshot, q query, sites *siteMemo) {
+func decide(d *decision, snap *zones.Snapshot, q *query, sites *siteMemo) {
 	decideParts(d, snap, q, sites)
 	if q.do {
 		d.sortSections()
@@ -154,7 +155,7 @@ func decide(d *decision, snap *zones.Snapshot, q query, sites *siteMemo) {
 // decideParts is decide but for the order of the sections: the denial
 // records of a wildcard answer in the middle of a CNAME chain, or of a
 // referral, come before answer or additional parts.
-func decideParts(d *decision, snap *zones.Snapshot, q query, sites *siteMemo) {
+func decideParts(d *decision, snap *zones.Snapshot, q *query, sites *siteMemo) {
 	d.reset()
 	site, region := sites.lookup(snap.Sites, q.client)
 	if q.client.Is4In6() && region > 0 {
@@ -229,7 +230,7 @@ func decideParts(d *decision, snap *zones.Snapshot, q query, sites *siteMemo) {
 				return
 			}
 			if set.Type != dns.TypeCNAME || q.qtype == dns.TypeCNAME || q.qtype == dns.TypeANY {
-				dc.additional(p)
+				dc.additional(p, set.Type)
 				return
 			}
 			var ok bool
@@ -263,7 +264,7 @@ func aliasTarget(a *zones.Answer, i int) (name, lname string, ok bool) {
 type decider struct {
 	d        *decision
 	snap     *zones.Snapshot
-	q        query
+	q        *query
 	scopeIdx int
 	region   int // the length of the client's site region
 }
@@ -315,7 +316,7 @@ func (dc *decider) add(sec section, a *zones.Answer, wildcard bool, owner string
 		}
 	case sec == secAnswer:
 		var scope int
-		local, scope = a.Order.OrderScoped(dst, dc.q.client)
+		local, scope = a.Order.OrderIn(dst, dc.q.client, dc.snap.Rotation.Row(dc.q.shard))
 		dc.widen(scope)
 	default:
 		local = a.Order.OrderAt(dst, dc.q.client, uint64(dc.q.id))
@@ -385,15 +386,15 @@ func (dc *decider) referral(res zones.Result) {
 }
 
 // additional adds the in-zone A and AAAA records of the targets of an SRV,
-// MX or NS answer to the additional section, each target once, in the order
-// of the answer, at most maxAdditionalTargets of them.
-func (dc *decider) additional(p *part) {
-	a := p.ans
-	switch a.RRs[0].Header().Rrtype {
+// MX or NS answer p, of type t, to the additional section, each target
+// once, in the order of the answer, at most maxAdditionalTargets of them.
+func (dc *decider) additional(p *part, t uint16) {
+	switch t {
 	case dns.TypeSRV, dns.TypeMX, dns.TypeNS:
 	default:
 		return
 	}
+	a := p.ans
 	lo, hi := p.lo, p.hi // p may move as parts grow
 	var done [maxAdditionalTargets]string
 	nd := 0

@@ -147,7 +147,8 @@ func (s *Server) fast(sc *scratch, dst, req []byte, src netip.AddrPort, t metric
 		f.qkey = f.questionName(req)
 	}
 	d := &sc.dec
-	decide(d, snap, query{name: f.qkey, lname: lname, qtype: q.qtype, client: client, id: binary.BigEndian.Uint16(req), do: q.do}, &f.sites)
+	dq := query{name: f.qkey, lname: lname, qtype: q.qtype, client: client, id: binary.BigEndian.Uint16(req), shard: sc.st.rot, do: q.do}
+	decide(d, snap, &dq, &f.sites)
 	scope := 0
 	if q.echo && q.ecs.source != 0 {
 		scope = d.scope

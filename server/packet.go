@@ -252,7 +252,7 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 		lname = strings.ToLower(lname)
 	}
 	d := &sc.dec
-	decide(d, snap, query{name: q.Name, lname: lname, qtype: q.Qtype, client: client, id: m.Id, do: sc.optDO}, &sc.fast.sites)
+	decide(d, snap, &query{name: q.Name, lname: lname, qtype: q.Qtype, client: client, id: m.Id, shard: sc.st.rot, do: sc.optDO}, &sc.fast.sites)
 	if sc.ecsOn && ecs.source != 0 {
 		sc.ecsData[3] = byte(d.scope)
 	}

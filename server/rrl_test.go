@@ -336,11 +336,11 @@ func TestRateLimitWildcard(t *testing.T) {
 	}
 	var d decision
 	var memo siteMemo
-	decide(&d, plain.Snapshot(), query{name: "X.wild.contoso.lab.", lname: "x.wild.contoso.lab.", qtype: dns.TypeTXT}, &memo)
+	decide(&d, plain.Snapshot(), &query{name: "X.wild.contoso.lab.", lname: "x.wild.contoso.lab.", qtype: dns.TypeTXT}, &memo)
 	if d.wildcard != "*.wild.contoso.lab." {
 		t.Errorf("decide: wildcard %q", d.wildcard)
 	}
-	decide(&d, plain.Snapshot(), query{name: "affinityus.contoso.lab.", lname: "affinityus.contoso.lab.", qtype: dns.TypeA}, &memo)
+	decide(&d, plain.Snapshot(), &query{name: "affinityus.contoso.lab.", lname: "affinityus.contoso.lab.", qtype: dns.TypeA}, &memo)
 	if d.wildcard != "" {
 		t.Errorf("decide for a plain name: wildcard %q", d.wildcard)
 	}

@@ -146,6 +146,9 @@ type Server struct {
 	// state of their own.
 	scratch sync.Pool
 
+	// readers numbers the UDP readers, for their rotation shards.
+	readers atomic.Int32
+
 	// rawUDP says blocking UDP readers make raw system calls: set by Start
 	// when GOMAXPROCS leaves a P beside them (udpBlockingLoop).
 	rawUDP bool
@@ -194,7 +197,7 @@ func New(cfg Config, snap *zones.Snapshot) *Server {
 	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
-		stats:     stats{cfg.Stats},
+		stats:     stats{s: cfg.Stats},
 		conns:     make(map[*tcpConn]struct{}),
 		perPrefix: make(map[netip.Prefix]int),
 	}
@@ -429,15 +432,19 @@ func shutdownWriteDeadline(ctx context.Context, now time.Time, readTimeout time.
 }
 
 // stats wraps the optional *metrics.Stats so the packet path needs no nil
-// checks of its own.
-type stats struct{ s *metrics.Stats }
+// checks of its own. rot is the caller's rotation shard (ordering.Rotation):
+// each UDP reader's own, 0 for the rest.
+type stats struct {
+	s   *metrics.Stats
+	rot int
+}
 
 // shard returns stats counting into a shard of st's Stats, for one worker.
 func (st stats) shard() stats {
 	if st.s == nil {
 		return st
 	}
-	return stats{st.s.Shard()}
+	return stats{s: st.s.Shard(), rot: st.rot}
 }
 
 func (st stats) query(t metrics.Transport, qtype uint16) {

@@ -31,6 +31,7 @@ const maxUDPRead = 65535
 func (s *Server) readUDP(c *net.UDPConn) {
 	defer s.wg.Done()
 	st := s.stats.shard()
+	st.rot = int(s.readers.Add(1)) // shard 0 is TCP's and ServePacket's
 	if s.cfg.UDPIO == UDPIOBlocking && s.readUDPBlocking(c, st) {
 		return
 	}

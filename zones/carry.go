@@ -51,7 +51,7 @@ func CarryRotation(prev, next *Snapshot) {
 			}
 		}
 		if old != nil && sameRecords(old.RRs, r.a.RRs) {
-			r.a.Order.Resume(old.Order)
+			next.Rotation.Resume(r.a.Order, prev.Rotation, old.Order)
 		}
 	}
 	next.forgetRotating()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,8 +28,9 @@ type compiler struct {
 	loc      *locator
 	counters *Counters
 	errs     Errors
-	warns    Errors     // problems that do not stop the config: Snapshot.Warnings
-	rotating []rotating // Snapshot.rotating
+	warns    Errors            // problems that do not stop the config: Snapshot.Warnings
+	rotating []rotating        // Snapshot.rotating
+	rotation ordering.Rotation // Snapshot.Rotation
 
 	files []SourceFile // zone files read, and the files they $INCLUDE
 
@@ -254,12 +256,20 @@ func (c *compiler) compile(cfg *fileConfig) *Snapshot {
 		snap.Counters.Site[i] = c.counters.Get("site_queries", n)
 	}
 	snap.rotating, c.rotating = c.rotating, nil
+	snap.Rotation = &ordering.Rotation{}
+	*snap.Rotation, c.rotation = c.rotation, ordering.Rotation{}
+	snap.Rotation.Freeze(RotationShards())
 	snap.Counters.AnswersFirst = c.labeled.AnswersFirst
 	snap.Counters.FirstShares = c.labeled.FirstShares
 	snap.Counters.Netmask = c.labeled.Netmask
 	snap.Counters.FailOpen = c.labeled.FailOpen
 	return snap
 }
+
+// RotationShards is the number of rotation shards a snapshot holds: one
+// per CPU and one more, so that the server's UDP readers (one per CPU by
+// default) each rotate in a shard of their own and the rest share shard 0.
+func RotationShards() int { return max(runtime.GOMAXPROCS(0), runtime.NumCPU()) + 1 }
 
 // server compiles the [server] table.
 func (c *compiler) server(cfg *fileConfig, snap *Snapshot) {

@@ -173,6 +173,7 @@ func (c *compiler) answer(z *Zone, owner, scope string, rs []record, pol policy,
 	*a = Answer{Scope: scope, RRs: rrs, Order: set, Wire: compileWire(rrs, &c.mem.wire)}
 	if set != nil && len(rrs) > 1 {
 		c.rotating = append(c.rotating, rotating{origin: z.Origin, owner: owner, qtype: t, scope: scope, a: a})
+		c.rotation.Add(set)
 	}
 	z.Records += len(rrs)
 	if appliesCheck(pol, t, len(rrs)) {

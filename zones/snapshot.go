@@ -84,6 +84,11 @@ type Snapshot struct {
 	// Checks are the [[check]] tables, in config order.
 	Checks []*health.Spec
 
+	// Rotation holds the rotation counters of the snapshot's answer sets,
+	// a row per shard (ordering.Rotation): the server's UDP readers each
+	// rotate in a row of their own. Never nil in a compiled snapshot.
+	Rotation *ordering.Rotation
+
 	// rotating lists the answer sets whose order rotates, for
 	// CarryRotation; nil once it ran.
 	rotating []rotating
