@@ -73,7 +73,9 @@ func ecsQuery(name string, qtype uint16, prefix string, bits uint8) *dns.Msg {
 // /24's CAS first and the others alternating; an unknown client gets the
 // default set; an ECS client gets its ECS site; a plain name rotates evenly.
 func TestSiteAwareAnswers(t *testing.T) {
-	in := start(t, "-config", testdata("config", "good", "loopback.toml"))
+	// One UDP reader: the exact rotation checked below is per reader
+	// (TestTwoReadersShare checks the shares over two).
+	in := start(t, "-config", testdata("config", "good", "loopback.toml"), "-udp-workers", "1")
 
 	var seconds []string
 	for i := 0; i < 6; i++ {
