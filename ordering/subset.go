@@ -3,7 +3,8 @@ package ordering
 // Subset returns the ordering of the records keep of s (indices of s, in
 // ascending order, at least one) as a set of its own: the same policy, the
 // weights of those records when s is weighted, and a rotation counter of its
-// own starting at zero (in a Rotation, s's counters: it stands in for s). Record i of the result is record keep[i] of s.
+// own starting at zero. It has no slot in a Rotation: the readers share that
+// one counter while the subset stands in for s. Record i of the result is record keep[i] of s.
 //
 // Health checks use it to order what remains of an answer set once its dead
 // records are dropped, so that round robin, netmask ordering and weights run
@@ -17,7 +18,6 @@ func (s *Set) Subset(keep []int) *Set {
 		v6bits:      s.v6bits,
 		remoteFixed: s.remoteFixed,
 		rotate:      s.rotate && len(keep) > 1,
-		slot:        s.slot, // the subset stands in for s: it rotates in s's slot
 	}
 	orderable := false
 	for i, k := range keep {
