@@ -427,7 +427,9 @@ func TestDashboardOnPrometheus(t *testing.T) {
 		t.Fatal("no queries in the dashboard")
 	}
 
-	in := start(t, "-config", testdata("config", "good", "loopback.toml"), "-enable-http-reload")
+	// One UDP reader, so that each client's first answers rotate strictly
+	// (each reader rotates on its own).
+	in := start(t, "-config", testdata("config", "good", "loopback.toml"), "-enable-http-reload", "-udp-workers", "1")
 	w2k := start(t, "-config", testdata("config", "good", "windows2000.toml"))
 	checked := startChecked(t)
 	prom := startPrometheus(t, bin, job, in.Metrics, w2k.Metrics, checked.Metrics)
