@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -326,7 +327,8 @@ const (
 	MaxUDPSize        = 4096 // the largest the server's buffers hold
 )
 
-// parsePrefix accepts a prefix or a bare address (a /32 or /128).
+// parsePrefix accepts a prefix or a bare address (a /32 or /128). A prefix
+// with bits set past its length is refused, not masked.
 func parsePrefix(s string) (netip.Prefix, error) {
 	if !strings.Contains(s, "/") {
 		a, err := netip.ParseAddr(s)
@@ -345,7 +347,12 @@ func parsePrefix(s string) (netip.Prefix, error) {
 		}
 		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 	}
-	return p.Masked(), nil
+	if m := p.Masked(); m != p {
+		// 10.2.1.0/16 is a typo for /24 as often as for 10.2.0.0: say so
+		// rather than guess, as sitedns scaffold does.
+		return netip.Prefix{}, fmt.Errorf("host bits set; did you mean %q?", m.String())
+	}
+	return p, nil
 }
 
 // sites compiles the [[site]] tables: names, the prefix table and scopes.
@@ -805,8 +812,9 @@ func (c *compiler) parseZoneFile(zf *zoneFileText, add func(record)) {
 }
 
 // parseErrorText is a miekg/dns parse error without the file name, the
-// "dns:" prefix and the position, which the config error carries itself:
-// "bad A A: "10.0.0.300"".
+// "dns:" prefix and the position, which the config error carries itself,
+// and with miekg/dns's "bad <type> <field>" in words (rdataError):
+// `A record: "10.0.0.300" is not an IPv4 address`.
 func parseErrorText(err error) string {
 	msg := err.Error()
 	if i := strings.Index(msg, "dns: "); i >= 0 {
@@ -815,7 +823,31 @@ func parseErrorText(err error) string {
 	if i := strings.LastIndex(msg, " at line: "); i >= 0 {
 		msg = msg[:i]
 	}
-	return msg
+	return rdataError(msg)
+}
+
+// badRdata is miekg/dns's message for a record field it cannot parse:
+// "bad A A: "10.0.0.300"", "bad MX Pref: "x"".
+var badRdata = regexp.MustCompile(`^bad ([A-Z0-9]+) ([A-Za-z]+): (".*")$`)
+
+// rdataFields says what a field miekg/dns names wants.
+var rdataFields = map[string]string{
+	"A": "an IPv4 address", "AAAA": "an IPv6 address",
+	"Pref": "a number from 0 to 65535", "Preference": "a number from 0 to 65535", "Priority": "a number from 0 to 65535",
+	"Weight": "a number from 0 to 65535", "Port": "a number from 0 to 65535",
+	"Mx": "a domain name", "Target": "a domain name", "Ns": "a domain name", "Ptr": "a domain name", "Cname": "a domain name",
+}
+
+func rdataError(msg string) string {
+	m := badRdata.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	want, ok := rdataFields[m[2]]
+	if !ok {
+		return m[1] + " record: " + m[3] + ": not a valid " + m[2]
+	}
+	return m[1] + " record: " + m[3] + " is not " + want
 }
 
 // parseErrorLine digs the line out of a miekg/dns ParseError's text.

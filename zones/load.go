@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -138,7 +139,7 @@ func ParseWith(name, dir string, text []byte, counters *Counters, xfr Transfers)
 			c.add(pe.Position.Line, pe.LastKey, "", pe.Message)
 		} else if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			c.add(line, m[2], "", m[3])
+			c.add(line, m[2], "", typeHint(m[2], m[3]))
 		} else {
 			c.add(0, "", "", strings.TrimPrefix(err.Error(), "toml: "))
 		}
@@ -146,7 +147,11 @@ func ParseWith(name, dir string, text []byte, counters *Counters, xfr Transfers)
 	}
 	for _, k := range md.Undecoded() {
 		key := k[len(k)-1]
-		c.add(c.loc.key(c.loc.whole(), key), strings.Join(k, "."), "", "unknown key")
+		msg := "unknown key"
+		if near := suggestKey(reflect.TypeOf(cfg), k); near != "" {
+			msg += ` (did you mean "` + near + `"?)`
+		}
+		c.add(c.loc.key(c.loc.whole(), key), strings.Join(k, "."), "", msg)
 	}
 	if len(c.errs) > 0 {
 		return nil, c.result()

@@ -17,12 +17,25 @@ import (
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	config := fs.String("config", "", "config file to check (required)")
+	config := fs.String("config", "", "config file to check (or give it as the argument)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: sitedns check FILE\n       sitedns check -config FILE\n\nValidates a config as a reload would: a summary and exit 0, or every problem\nwith file, line, field and value and exit 1.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
-	if *config == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: sitedns check -config FILE")
+	if *config == "" && fs.NArg() == 1 {
+		*config = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sitedns check: unexpected argument %q: give the config once, as FILE or -config FILE\n", fs.Arg(0))
+		return 2
+	}
+	if *config == "" {
+		fs.Usage()
 		return 2
 	}
 	// Secondary zones are checked with their stored copies, as serve

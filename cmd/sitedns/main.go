@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/sitedns/sitedns/zones"
@@ -33,7 +34,8 @@ commands:
   version   print the version
   help      print this text
 
-Run "sitedns <command> -h" for the flags of a command.
+Run "sitedns help <command>" (or "sitedns <command> -h") for the synopsis
+and flags of a command.
 `
 
 // run is main without the process: it takes the arguments and streams and
@@ -64,6 +66,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, versionString())
 		return 0
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			switch args[1] {
+			case "help", "version", "demo":
+				fmt.Fprint(stdout, usage)
+				return 0
+			}
+			if !strings.Contains(usage, "\n  "+args[1]+" ") {
+				fmt.Fprintf(stderr, "sitedns: unknown command %q\n\n%s", args[1], usage)
+				return 2
+			}
+			// The command's own -h: its synopsis and flags, on stderr
+			// as flag.FlagSet prints them.
+			run(ctx, []string{args[1], "-h"}, stdout, stderr)
+			return 0
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -46,6 +47,7 @@ type serveFlags struct {
 	metricsListen   string
 	metricsSet      bool
 	logFormat       string
+	logLevel        zapcore.Level
 	udpWorkers      int
 	udpIO           server.UDPIO
 	lameduck        time.Duration
@@ -69,7 +71,8 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.config, "config", "", "config file (default: the embedded contoso demo lab)")
 	fs.Var(&f.listen, "listen", "address to answer DNS on, UDP and TCP; repeatable (default [server] listen, else "+defaultListen+")")
 	fs.StringVar(&f.metricsListen, "metrics-listen", defaultMetricsListen, "address for /metrics, /-/healthy, /-/ready and, with -enable-http-reload, POST /-/reload; empty: off")
-	fs.StringVar(&f.logFormat, "log-format", "console", "log format: console or json")
+	fs.StringVar(&f.logFormat, "log-format", "console", "log format: console or json (start-up errors too)")
+	logLevel := fs.String("log-level", "info", "least level logged: debug, info, warn or error")
 	fs.IntVar(&f.udpWorkers, "udp-workers", 0, "UDP sockets (SO_REUSEPORT) per listen address (default: one per CPU)")
 	udpIO := fs.String("udp-io", string(server.DefaultUDPIO), "how UDP workers wait for datagrams: netpoll (Go's poller) or blocking (a thread per worker sleeping in recvmmsg; Linux only)")
 	fs.DurationVar(&f.lameduck, "lameduck", 0, "on SIGTERM, report not-ready for this long before draining")
@@ -84,11 +87,28 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.dnstap, "dnstap", "", "log every answer as dnstap AUTH_QUERY and AUTH_RESPONSE to unix:PATH (a Frame Streams socket) or to a file PATH; empty: off")
 	fs.IntVar(&f.dnstapQueue, "dnstap-queue", 4096, "answers waiting for the dnstap writer at most; past it they are dropped and counted")
 	fs.IntVar(&f.tcpMaxPerPrefix, "tcp-max-conns-per-prefix", 250, "most TCP connections open at once from one /24 (IPv4) or /64 (IPv6); 0: no such cap")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+		return nil, fmt.Errorf("serve: unexpected argument %q (flags come before it; the config is -config FILE)", fs.Arg(0))
+	}
+	if err := f.logLevel.Set(*logLevel); err != nil || *logLevel == "" {
+		return nil, fmt.Errorf("serve: -log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	for _, a := range f.listen {
+		if err := checkHostPort("-listen", a); err != nil {
+			return nil, err
+		}
+	}
+	if f.metricsListen != "" {
+		if err := checkHostPort("-metrics-listen", f.metricsListen); err != nil {
+			return nil, err
+		}
 	}
 	fs.Visit(func(fl *flag.Flag) {
 		if fl.Name == "metrics-listen" {
@@ -106,7 +126,68 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	return f, nil
 }
 
-func newLogger(format string, w io.Writer) *zap.Logger {
+const serveUsage = `usage: sitedns serve [-config FILE] [-listen ADDR]... [-metrics-listen ADDR] [flags]
+
+Answers DNS queries for the zones of the config (with no -config, the
+embedded contoso demo lab) on each -listen address, UDP and TCP, with
+/metrics, /-/healthy and /-/ready on -metrics-listen. SIGHUP reloads the
+config; SIGTERM drains and stops. ADDR is HOST:PORT: 127.0.0.1:5300, :53.
+
+Examples:
+  sitedns serve                                   # the demo lab on 127.0.0.1:5300
+  sitedns serve -config /etc/sitedns/sitedns.toml -listen :53 -log-format json -watch
+
+Flags:
+`
+
+// checkHostPort says what is wrong with an address flag in the user's
+// terms: a bare port ("5306") is the usual slip.
+func checkHostPort(flagName, addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err == nil {
+		return nil
+	}
+	if _, err := strconv.Atoi(addr); err == nil {
+		return fmt.Errorf("serve: %s %q: want HOST:PORT, e.g. 127.0.0.1:%s (or :%s for every address)", flagName, addr, addr, addr)
+	}
+	return fmt.Errorf("serve: %s %q: want HOST:PORT, e.g. 127.0.0.1:5300", flagName, addr)
+}
+
+// wantsJSON reports whether args ask for -log-format json, for errors
+// found before the flags are parsed whole.
+func wantsJSON(args []string) bool {
+	for i, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if a == "log-format=json" || a == "log-format" && i+1 < len(args) && args[i+1] == "json" {
+			return true
+		}
+	}
+	return false
+}
+
+// startupError reports an error that stops serve before it serves: as
+// plain lines, or with -log-format json as one JSON log line (with every
+// config problem in "errors"), so that a log pipeline sees it.
+func startupError(log *zap.Logger, stderr io.Writer, json bool, msg string, errs []string) {
+	if !json {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, e)
+		}
+		if len(errs) == 0 {
+			fmt.Fprintln(stderr, msg)
+		}
+		return
+	}
+	if log == nil {
+		log = newLogger("json", zapcore.InfoLevel, stderr)
+	}
+	if len(errs) == 0 {
+		log.Error(msg)
+		return
+	}
+	log.Error(msg, zap.Strings("errors", errs))
+}
+
+func newLogger(format string, level zapcore.Level, w io.Writer) *zap.Logger {
 	encCfg := zap.NewProductionEncoderConfig()
 	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
 	var enc zapcore.Encoder
@@ -116,7 +197,7 @@ func newLogger(format string, w io.Writer) *zap.Logger {
 		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
 		enc = zapcore.NewConsoleEncoder(encCfg)
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), zap.InfoLevel))
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level))
 }
 
 // loader compiles the configured source: the file, or the embedded demo.
@@ -166,10 +247,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintln(stderr, err)
+		startupError(nil, stderr, wantsJSON(args), err.Error(), nil)
 		return 2
 	}
-	log := newLogger(f.logFormat, stderr)
+	log := newLogger(f.logFormat, f.logLevel, stderr)
+	jsonLog := f.logFormat == "json"
 	defer log.Sync() //nolint:errcheck // nothing to do about a failed flush of stderr
 
 	ld := loader{path: f.config, counters: zones.NewCounters()}
@@ -182,18 +264,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	snap, text, err := ld.load(sec)
 	if err != nil {
 		if _, statErr := os.Stat(f.config); f.config != "" && errors.Is(statErr, fs.ErrNotExist) {
-			fmt.Fprintf(stderr, "sitedns: no config file at %s: mount one there (in a container: -v DIR:%s:ro with DIR holding %s; on Kubernetes the ConfigMap sitedns-config), write one with \"sitedns scaffold\" or \"sitedns demo\", or leave out -config for the demo lab\n",
-				f.config, filepath.Dir(f.config), filepath.Base(f.config))
+			startupError(log, stderr, jsonLog, fmt.Sprintf("sitedns: no config file at %s: mount one there (in a container: -v DIR:%s:ro with DIR holding %s; on Kubernetes the ConfigMap sitedns-config), write one with \"sitedns scaffold\" or \"sitedns demo\", or leave out -config for the demo lab",
+				f.config, filepath.Dir(f.config), filepath.Base(f.config)), nil)
 			return 1
 		}
+		var lines []string
 		var list zones.Errors
 		if errors.As(err, &list) {
 			for _, e := range list {
-				fmt.Fprintln(stderr, e)
+				lines = append(lines, e.Error())
 			}
 		} else {
-			fmt.Fprintln(stderr, err)
+			lines = append(lines, err.Error())
 		}
+		startupError(log, stderr, jsonLog, "cannot load the config", lines)
 		return 1
 	}
 
