@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestHTTPReloadOffByDefault: POST /-/reload is refused (403) unless
@@ -66,6 +67,11 @@ func TestHTTPReloadEnabled(t *testing.T) {
 		if strings.Contains(body, leak) {
 			t.Errorf("the response %q tells the caller %q: the error belongs in the log only", body, leak)
 		}
+	}
+	// The log is read from the process's stderr as it comes: wait for the
+	// line, which was written before the response.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(in.Log(), broken.wantErr) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
 	}
 	if !strings.Contains(in.Log(), broken.wantErr) {
 		t.Errorf("the log lacks the error %q:\n%s", broken.wantErr, in.Log())
