@@ -314,6 +314,9 @@ func TestSecondaryBIND(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitSerial(t, "sitedns", in.DNS, "contoso.lab.", 3, 10*time.Second)
+	// The stored copy is written once the new data serves, and then the
+	// transfer is logged.
+	waitLog(t, in, 1, 5*time.Second, `"zone transferred"`, `"serial":3,`)
 
 	// Restart with the primary down: the stored copy answers at once.
 	bind.stop()
