@@ -161,3 +161,30 @@ func TestDnstapNoReader(t *testing.T) {
 		t.Errorf("sitedns_dnstap_messages_total = %v with no reader", w)
 	}
 }
+
+// TestDecisionLog: with -log-level debug, sitedns logs one "answered" line
+// per query with what it decided for the client.
+func TestDecisionLog(t *testing.T) {
+	in := start(t, "-config", testdata("config", "good", "loopback.toml"), "-log-level", "debug")
+	r := in.query(t, "udp", chicagoClient, newQuery("autodiscover.contoso.lab", dns.TypeA))
+	if firstA(t, r) != "127.2.1.10" {
+		t.Fatalf("answer %v", r)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, line := range strings.Split(in.Log(), "\n") {
+			if strings.Contains(line, `"msg":"answered"`) && strings.Contains(line, `"name":"autodiscover.contoso.lab."`) {
+				for _, want := range []string{`"logger":"decision"`, `"level":"debug"`, `"client":"` + chicagoClient + `:`, `"site":"US-Chicago"`, `"scope":"US"`, `"qtype":"A"`, `"rcode":"NOERROR"`} {
+					if !strings.Contains(line, want) {
+						t.Errorf("decision log line lacks %s: %s", want, line)
+					}
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no decision log line within 10s:\n%s", in.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
