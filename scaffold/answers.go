@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/sitedns/sitedns/internal/tomlkey"
 )
 
 // Answers is an answers file as written: the facts of one OCS 2007 R2 +
@@ -218,7 +221,11 @@ func parseAnswers(name string, data []byte, o Options) (*Lab, error) {
 	loc := newLocator(name, data)
 	var errs Errors
 	for _, k := range md.Undecoded() {
-		errs = append(errs, &Error{File: name, Line: loc.key(k[len(k)-1]), Field: k.String(), Msg: "unknown key"})
+		msg := "unknown key"
+		if near := tomlkey.Suggest(reflect.TypeOf(a), k); near != "" {
+			msg += ` (did you mean "` + near + `"?)`
+		}
+		errs = append(errs, &Error{File: name, Line: loc.key(k[len(k)-1]), Field: k.String(), Msg: msg})
 	}
 	if len(errs) > 0 {
 		return nil, errs

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/sitedns/sitedns/internal/tomlkey"
 )
 
 // Error is one problem found in a config: where, which field, which value,
@@ -148,7 +150,7 @@ func ParseWith(name, dir string, text []byte, counters *Counters, xfr Transfers)
 	for _, k := range md.Undecoded() {
 		key := k[len(k)-1]
 		msg := "unknown key"
-		if near := suggestKey(reflect.TypeOf(cfg), k); near != "" {
+		if near := tomlkey.Suggest(reflect.TypeOf(cfg), k); near != "" {
 			msg += ` (did you mean "` + near + `"?)`
 		}
 		c.add(c.loc.key(c.loc.whole(), key), strings.Join(k, "."), "", msg)
