@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -263,21 +264,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	})
 	snap, text, err := ld.load(sec)
 	if err != nil {
-		if _, statErr := os.Stat(f.config); f.config != "" && errors.Is(statErr, fs.ErrNotExist) {
-			startupError(log, stderr, jsonLog, fmt.Sprintf("sitedns: no config file at %s: mount one there (in a container: -v DIR:%s:ro with DIR holding %s; on Kubernetes the ConfigMap sitedns-config), write one with \"sitedns scaffold\" or \"sitedns demo\", or leave out -config for the demo lab",
-				f.config, filepath.Dir(f.config), filepath.Base(f.config)), nil)
-			return 1
-		}
-		var lines []string
-		var list zones.Errors
-		if errors.As(err, &list) {
-			for _, e := range list {
-				lines = append(lines, e.Error())
-			}
-		} else {
-			lines = append(lines, err.Error())
-		}
-		startupError(log, stderr, jsonLog, "cannot load the config", lines)
+		loadFailed(log, stderr, jsonLog, f.config, err)
 		return 1
 	}
 
@@ -293,55 +280,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		metricsAddr = *snap.MetricsListen
 	}
 
-	udpWorkers := f.udpWorkers
-	if f.udpIO == server.UDPIOBlocking && runtime.GOOS == "linux" {
-		if udpWorkers <= 0 {
-			udpWorkers = runtime.GOMAXPROCS(0)
-		}
-		cur := runtime.GOMAXPROCS(0)
-		if want := blockingProcs(cur, udpWorkers*len(listen)); want != cur {
-			if os.Getenv("GOMAXPROCS") != "" {
-				log.Info("GOMAXPROCS set in the environment: left as it is; blocking UDP workers run best with one more P than there are workers",
-					zap.Int("gomaxprocs", cur), zap.Int("udp_workers", udpWorkers*len(listen)))
-			} else {
-				runtime.GOMAXPROCS(want)
-				log.Info("GOMAXPROCS raised for the blocking UDP workers", zap.Int("from", cur), zap.Int("to", want),
-					zap.Int("udp_workers", udpWorkers*len(listen)))
-			}
-		}
-	}
+	udpWorkers := udpWorkersFor(f, len(listen), log)
 
 	hk := newHealthKeeper(log)
 	defer hk.mon.Close()
 	hk.prepare(snap)
 	go supervise(ctx, log, "the health checks", func() { hk.run(ctx) })
 
-	var tapped taps
-	var dt *dnstap.Logger
-	if f.dnstap != "" {
-		ver, _, _ := buildInfo()
-		dt, err = dnstap.Open(f.dnstap, dnstap.Options{Version: "sitedns " + ver, Queue: f.dnstapQueue})
-		if err != nil {
-			log.Error("cannot open the dnstap output", zap.Error(err))
-			return 1
-		}
+	tap, dt, err := openTaps(f, log)
+	if err != nil {
+		log.Error("cannot open the dnstap output", zap.Error(err))
+		return 1
+	}
+	if dt != nil {
 		defer func() {
 			if err := dt.Close(2 * time.Second); err != nil {
 				log.Warn("dnstap", zap.Error(err))
 			}
 		}()
-		tapped = append(tapped, dt)
-	}
-	if log.Core().Enabled(zap.DebugLevel) {
-		tapped = append(tapped, decisionLog{log.Named("decision")})
-	}
-	var tap server.Tap
-	switch len(tapped) {
-	case 0:
-	case 1:
-		tap = tapped[0]
-	default:
-		tap = tapped
 	}
 
 	stats := metrics.NewStats()
@@ -372,9 +328,46 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	sec.Sync(snap) // the secondary zones' first SOA checks
 	rl.notify.Changed(nil, snap)
 
+	defer reloadOnSignals(ctx, f, srv, rl, log)()
+
+	var httpSrv *http.Server
+	var metricsBound string
+	if metricsAddr != "" {
+		var reload func() error // nil: POST /-/reload answers 403
+		if f.httpReload {
+			reload = func() error { return rl.reload(ctx) } // the reloader logs the error
+		}
+		ready := func() bool { return !shuttingDown.Load() && srv.Snapshot() != nil }
+		var extra []prometheus.Collector
+		if dt != nil {
+			extra = append(extra, dt)
+		}
+		httpSrv, metricsBound, err = serveMetrics(metricsAddr, stats, srv, ready, reload, log,
+			append(extra, hk.mon, sec.Collector())...)
+		if err != nil {
+			log.Error("cannot listen for metrics", zap.String("addr", metricsAddr), zap.Error(err))
+			_ = srv.Shutdown(context.Background())
+			return 1
+		}
+	}
+
+	log.Info("serving", zap.String("config", ld.name()), zap.Strings("dns", srv.Addrs()),
+		zap.String("metrics", metricsBound), zap.String("version", versionString()))
+	notify(log, "READY=1\nSTATUS=serving "+ld.name())
+
+	<-ctx.Done()
+	shuttingDown.Store(true)
+	code := stop(srv, httpSrv, f, log)
+	log.Info("stopped")
+	return code
+}
+
+// reloadOnSignals starts what reloads the server besides HTTP: SIGHUP, the
+// re-signer of signed zones and, with -watch, the watch of every file the
+// config loads. The returned func stops the SIGHUP notification.
+func reloadOnSignals(ctx context.Context, f *serveFlags, srv *server.Server, rl *reloader, log *zap.Logger) func() {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go supervise(ctx, log, "the SIGHUP loop", func() {
 		for {
 			select {
@@ -396,47 +389,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 				func() { _ = rl.reload(ctx) }, log)
 		})
 	}
+	return func() { signal.Stop(hup) }
+}
 
-	var httpSrv *http.Server
-	var metricsBound string
-	if metricsAddr != "" {
-		ver, rev, gover := buildInfo()
-		reg := metrics.NewRegistry(stats, srv.Snapshot, metrics.BuildInfo{Version: ver, Revision: rev, GoVersion: gover})
-		reg.MustRegister(hk.mon, sec.Collector())
-		if dt != nil {
-			reg.MustRegister(dt)
-		}
-		var reload func() error // nil: POST /-/reload answers 403
-		if f.httpReload {
-			reload = func() error { return rl.reload(ctx) } // the reloader logs the error
-		}
-		mux := metrics.NewMux(reg,
-			func() bool { return !shuttingDown.Load() && srv.Snapshot() != nil },
-			reload)
-		ln, err := net.Listen("tcp", metricsAddr)
-		if err != nil {
-			log.Error("cannot listen for metrics", zap.String("addr", metricsAddr), zap.Error(err))
-			_ = srv.Shutdown(context.Background())
-			return 1
-		}
-		metricsBound = ln.Addr().String()
-		httpSrv, ln = metrics.NewServer(mux, ln, 0)
-		go func() {
-			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics listener failed", zap.Error(err))
-			}
-		}()
-	}
-
-	log.Info("serving",
-		zap.String("config", ld.name()),
-		zap.Strings("dns", srv.Addrs()),
-		zap.String("metrics", metricsBound),
-		zap.String("version", versionString()))
-	notify(log, "READY=1\nSTATUS=serving "+ld.name())
-
-	<-ctx.Done()
-	shuttingDown.Store(true)
+// stop shuts the server down after the lame-duck time: DNS within
+// -shutdown-timeout (1 when it cannot), then the HTTP listener.
+func stop(srv *server.Server, httpSrv *http.Server, f *serveFlags, log *zap.Logger) int {
 	notify(log, "STOPPING=1")
 	log.Info("shutting down", zap.Duration("lameduck", f.lameduck))
 	if f.lameduck > 0 {
@@ -452,8 +410,103 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if httpSrv != nil {
 		_ = httpSrv.Shutdown(sctx)
 	}
-	log.Info("stopped")
 	return code
+}
+
+// serveMetrics starts the HTTP listener on addr: /metrics with the stats
+// and extra collectors, the health endpoints, and POST /-/reload when
+// reload is not nil. It returns the server and the address it bound.
+func serveMetrics(addr string, stats *metrics.Stats, srv *server.Server, ready func() bool, reload func() error,
+	log *zap.Logger, extra ...prometheus.Collector) (*http.Server, string, error) {
+	ver, rev, gover := buildInfo()
+	reg := metrics.NewRegistry(stats, srv.Snapshot, metrics.BuildInfo{Version: ver, Revision: rev, GoVersion: gover})
+	reg.MustRegister(extra...)
+	mux := metrics.NewMux(reg, ready, reload)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	bound := ln.Addr().String()
+	httpSrv, ln := metrics.NewServer(mux, ln, 0)
+	go func() {
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener failed", zap.Error(err))
+		}
+	}()
+	return httpSrv, bound, nil
+}
+
+// loadFailed reports a config that could not be loaded at start-up: a
+// missing file with what to mount, otherwise every error of the load.
+func loadFailed(log *zap.Logger, stderr io.Writer, jsonLog bool, config string, err error) {
+	if _, statErr := os.Stat(config); config != "" && errors.Is(statErr, fs.ErrNotExist) {
+		startupError(log, stderr, jsonLog, fmt.Sprintf("sitedns: no config file at %s: mount one there (in a container: -v DIR:%s:ro with DIR holding %s; on Kubernetes the ConfigMap sitedns-config), write one with \"sitedns scaffold\" or \"sitedns demo\", or leave out -config for the demo lab",
+			config, filepath.Dir(config), filepath.Base(config)), nil)
+		return
+	}
+	var lines []string
+	var list zones.Errors
+	if errors.As(err, &list) {
+		for _, e := range list {
+			lines = append(lines, e.Error())
+		}
+	} else {
+		lines = append(lines, err.Error())
+	}
+	startupError(log, stderr, jsonLog, "cannot load the config", lines)
+}
+
+// udpWorkersFor returns the UDP readers per listen address and, for
+// blocking readers on Linux, raises GOMAXPROCS to leave them one P more
+// (unless GOMAXPROCS is set in the environment).
+func udpWorkersFor(f *serveFlags, addrs int, log *zap.Logger) int {
+	udpWorkers := f.udpWorkers
+	if f.udpIO != server.UDPIOBlocking || runtime.GOOS != "linux" {
+		return udpWorkers
+	}
+	if udpWorkers <= 0 {
+		udpWorkers = runtime.GOMAXPROCS(0)
+	}
+	cur := runtime.GOMAXPROCS(0)
+	want := blockingProcs(cur, udpWorkers*addrs)
+	switch {
+	case want == cur:
+	case os.Getenv("GOMAXPROCS") != "":
+		log.Info("GOMAXPROCS set in the environment: left as it is; blocking UDP workers run best with one more P than there are workers",
+			zap.Int("gomaxprocs", cur), zap.Int("udp_workers", udpWorkers*addrs))
+	default:
+		runtime.GOMAXPROCS(want)
+		log.Info("GOMAXPROCS raised for the blocking UDP workers", zap.Int("from", cur), zap.Int("to", want),
+			zap.Int("udp_workers", udpWorkers*addrs))
+	}
+	return udpWorkers
+}
+
+// openTaps returns what every answer is shown to: the dnstap output of
+// -dnstap (returned too, for its metrics and its Close) and, at debug level,
+// the decision log; nil when neither is on.
+func openTaps(f *serveFlags, log *zap.Logger) (server.Tap, *dnstap.Logger, error) {
+	var tapped taps
+	var dt *dnstap.Logger
+	if f.dnstap != "" {
+		ver, _, _ := buildInfo()
+		var err error
+		dt, err = dnstap.Open(f.dnstap, dnstap.Options{Version: "sitedns " + ver, Queue: f.dnstapQueue})
+		if err != nil {
+			return nil, nil, err
+		}
+		tapped = append(tapped, dt)
+	}
+	if log.Core().Enabled(zap.DebugLevel) {
+		tapped = append(tapped, decisionLog{log.Named("decision")})
+	}
+	switch len(tapped) {
+	case 0:
+		return nil, dt, nil
+	case 1:
+		return tapped[0], dt, nil
+	}
+	return tapped, dt, nil
 }
 
 // blockingProcs returns the GOMAXPROCS for a process with workers blocking
