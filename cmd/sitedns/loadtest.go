@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -130,29 +131,9 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		cfg.Bind = false
 	}
 
-	var sites []loadtest.Site
-	var err error
-	switch {
-	case configFile != "":
-		sites, cfg.Expect, err = loadtest.LoadFile(configFile)
-	case demo:
-		sites, cfg.Expect, err = loadtest.ParseFile("demo:contoso.toml", string(zones.DemoConfig()))
-	}
-	if err != nil {
+	if err := loadtestClients(&cfg, configFile, demo, clientLists); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
-	}
-	if len(clientLists) > 0 {
-		cfg.Clients, err = loadtest.ParseClients(strings.Join(clientLists, ","), sites)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 2
-		}
-	} else if len(sites) > 0 {
-		cfg.Clients = usableClients(loadtest.ClientsForSites(sites, cfg.Expect), cfg)
-	}
-	if len(cfg.Clients) == 0 {
-		return bad("no clients: give -clients, or -config/-demo with sites the clients can use (with source binding, loopback subnets)")
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, err)
@@ -177,15 +158,7 @@ func runLoadtest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "sitedns loadtest: interrupted; the report covers the queries answered so far")
 	}
 	report.Command = commandLine(append([]string{"sitedns", "loadtest"}, args...))
-	if jsonOut {
-		err = loadtest.WriteJSON(stdout, report)
-	} else {
-		err = loadtest.WriteText(stdout, report)
-	}
-	if err == nil && htmlFile != "" {
-		err = writeHTMLFile(htmlFile, report)
-	}
-	if err != nil {
+	if err := writeReport(stdout, report, jsonOut, htmlFile); err != nil {
 		fmt.Fprintln(stderr, "sitedns loadtest:", err)
 		return 1
 	}
@@ -273,4 +246,47 @@ func commandLine(args []string) string {
 		}
 	}
 	return strings.Join(q, " ")
+}
+
+// loadtestClients sets cfg's clients and expectations: from -clients, or
+// from the sites of -config or -demo, keeping the clients this machine can
+// send from.
+func loadtestClients(cfg *loadtest.Config, configFile string, demo bool, clientLists []string) error {
+	var sites []loadtest.Site
+	var err error
+	switch {
+	case configFile != "":
+		sites, cfg.Expect, err = loadtest.LoadFile(configFile)
+	case demo:
+		sites, cfg.Expect, err = loadtest.ParseFile("demo:contoso.toml", string(zones.DemoConfig()))
+	}
+	if err != nil {
+		return err
+	}
+	if len(clientLists) > 0 {
+		if cfg.Clients, err = loadtest.ParseClients(strings.Join(clientLists, ","), sites); err != nil {
+			return err
+		}
+	} else if len(sites) > 0 {
+		cfg.Clients = usableClients(loadtest.ClientsForSites(sites, cfg.Expect), *cfg)
+	}
+	if len(cfg.Clients) == 0 {
+		return errors.New("sitedns loadtest: no clients: give -clients, or -config/-demo with sites the clients can use (with source binding, loopback subnets)")
+	}
+	return nil
+}
+
+// writeReport writes the report as text or JSON to w and, with htmlFile,
+// as an HTML page too.
+func writeReport(w io.Writer, report *loadtest.Report, jsonOut bool, htmlFile string) error {
+	var err error
+	if jsonOut {
+		err = loadtest.WriteJSON(w, report)
+	} else {
+		err = loadtest.WriteText(w, report)
+	}
+	if err == nil && htmlFile != "" {
+		err = writeHTMLFile(htmlFile, report)
+	}
+	return err
 }
