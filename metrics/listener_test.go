@@ -75,6 +75,24 @@ func TestListenerCap(t *testing.T) {
 	if err := get(idle, "/ok"); err != nil {
 		t.Fatal(err)
 	}
+	// The server marks a connection idle just after the response is read:
+	// wait (bounded) until it has, or there is no idle one to reclaim yet.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		capl.mu.Lock()
+		idles := 0
+		for _, ci := range capl.conns {
+			if ci.state == http.StateIdle {
+				idles++
+			}
+		}
+		capl.mu.Unlock()
+		if idles == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the idle connection never became idle")
+		}
+	}
 	// Two open, one busy, one idle: a third takes the idle one's place.
 	if err := get(dial(), "/ok"); err != nil {
 		t.Errorf("third connection at the cap: %v", err)
