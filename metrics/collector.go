@@ -34,10 +34,11 @@ func NewRegistry(stats *Stats, snapshot func() *zones.Snapshot, build BuildInfo)
 // Collector exports Stats and a zones.Snapshot's counters as const metrics.
 // It reads atomics at scrape time and keeps no state of its own, so the
 // packet path never touches a label or a map: the server bumps the
-// *atomic.Uint64 the snapshot hands it, and the collector finds every
-// counter of the current snapshot in Snapshot.Counters. A counter keeps its
-// value across reloads because zones hands out the same pointer for the same
-// label set; a label set that leaves the config leaves the output.
+// zones.Counter the snapshot hands it, in its own shard of the snapshot's
+// Tally, and the collector finds every counter of the current snapshot in
+// Snapshot.Counters and sums its shards. A counter keeps its value across
+// reloads because zones hands out the same Counter for the same label set;
+// a label set that leaves the config leaves the output.
 type Collector struct {
 	stats     *Stats
 	snapshot  func() *zones.Snapshot
@@ -227,10 +228,11 @@ func collectSnapshot(ch chan<- prometheus.Metric, snap *zones.Snapshot) {
 	for _, lv := range snap.Counters.FirstShares {
 		ch <- constMetric(descFirstShare, prometheus.GaugeValue, lv.V, lv.Labels...)
 	}
+	tally := snap.Counters.Tally
 	labeled := func(d *prometheus.Desc, cs []zones.LabeledCounter) {
 		for _, lc := range cs {
-			if lc.C != nil {
-				ch <- constMetric(d, prometheus.CounterValue, float64(lc.C.Load()), lc.Labels...)
+			if lc.C != 0 {
+				ch <- constMetric(d, prometheus.CounterValue, float64(tally.Load(lc.C)), lc.Labels...)
 			}
 		}
 	}
@@ -238,10 +240,10 @@ func collectSnapshot(ch chan<- prometheus.Metric, snap *zones.Snapshot) {
 	labeled(descNetmask, snap.Counters.Netmask)
 	labeled(descFailOpen, snap.Counters.FailOpen)
 	for i, c := range snap.Counters.Site {
-		if c == nil || i >= len(snap.SiteNames) {
+		if c == 0 || i >= len(snap.SiteNames) {
 			continue
 		}
-		ch <- constMetric(descSiteQueries, prometheus.CounterValue, float64(c.Load()), snap.SiteNames[i])
+		ch <- constMetric(descSiteQueries, prometheus.CounterValue, float64(tally.Load(c)), snap.SiteNames[i])
 	}
 }
 

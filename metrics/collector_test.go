@@ -3,6 +3,7 @@ package metrics
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,15 +17,27 @@ import (
 	"github.com/sitedns/sitedns/zones"
 )
 
-func counter(n uint64) *atomic.Uint64 {
-	c := new(atomic.Uint64)
-	c.Store(n)
+// testCounters hands out the counters of the test snapshots.
+var (
+	testCounters = zones.NewCounters()
+	counterSeq   atomic.Int64
+)
+
+// counter returns a new counter of testCounters holding n, counted in
+// turn by every shard as several readers would count it: the collector
+// must sum them.
+func counter(n uint64) zones.Counter {
+	c := testCounters.Get("test", strconv.FormatInt(counterSeq.Add(1), 10))
+	tally := testCounters.Tally()
+	for i := range n {
+		tally.Row(int(i)).Add(c)
+	}
 	return c
 }
 
 // testSnapshot is a compiled snapshot as zones would hand it out: three
 // sites, one site-aware name with a counter per target, netmask counters.
-func testSnapshot(first, local *atomic.Uint64) *zones.Snapshot {
+func testSnapshot(first, local zones.Counter) *zones.Snapshot {
 	return &zones.Snapshot{
 		SiteNames:  []string{"unknown", "US-Chicago", "DE-Hamburg"},
 		ConfigHash: "0123456789abcdef",
@@ -47,7 +60,8 @@ func testSnapshot(first, local *atomic.Uint64) *zones.Snapshot {
 				{Labels: []string{"contoso.lab.", "affinityus.contoso.lab.", "local"}, C: local},
 				{Labels: []string{"contoso.lab.", "affinityus.contoso.lab.", "remote_only"}, C: counter(4)},
 			},
-			Site: []*atomic.Uint64{counter(11), counter(12), counter(13)},
+			Site:  []zones.Counter{counter(11), counter(12), counter(13)},
+			Tally: testCounters.Tally(),
 		},
 	}
 }
@@ -106,7 +120,7 @@ sitedns_zone_serial{zone="contoso.lab."} 2.026120101e+09
 }
 
 // TestCollectorReload swaps in a second snapshot, as a reload does: a label
-// set compiled again gets the same counter pointer from zones and keeps its
+// set compiled again gets the same Counter from zones and keeps its
 // count; a label set no longer in the config disappears from the output.
 func TestCollectorReload(t *testing.T) {
 	first, local := counter(5), counter(9)
@@ -118,11 +132,11 @@ func TestCollectorReload(t *testing.T) {
 	next.Counters.AnswersFirst = next.Counters.AnswersFirst[:1] // 10.2.1.10 and the default set removed
 	next.Counters.Netmask = next.Counters.Netmask[:1]
 	next.SiteNames = next.SiteNames[:2]
-	next.Counters.Site = []*atomic.Uint64{next.Counters.Site[0], next.Counters.Site[1]}
+	next.Counters.Site = []zones.Counter{next.Counters.Site[0], next.Counters.Site[1]}
 	next.Zones = next.Zones[:1]
 	next.Zones[0] = &zones.Zone{Origin: "contoso.lab.", Records: 12}
 	cur.Store(next)
-	first.Add(1) // a query answered from the new snapshot
+	next.Counters.Tally.Row(2).Add(first) // a query answered from the new snapshot, by a reader
 
 	want := `
 # HELP sitedns_answers_first_total Answers that listed each target first, by zone, name, scope, target and client site (unknown when no site subnet matched).
@@ -168,6 +182,7 @@ func TestCollectorNoSnapshot(t *testing.T) {
 func TestCollectorBadLabels(t *testing.T) {
 	snap := testSnapshot(counter(1), counter(1))
 	snap.Counters.AnswersFirst = append(snap.Counters.AnswersFirst, zones.LabeledCounter{Labels: []string{"too", "few"}, C: counter(1)})
+	snap.Counters.Tally = testCounters.Tally()
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(NewCollector(nil, func() *zones.Snapshot { return snap }, BuildInfo{}))
 	mfs, err := reg.Gather()

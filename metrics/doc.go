@@ -4,9 +4,10 @@
 // registry, and the HTTP endpoints of the metrics listener.
 //
 // The packet path never touches a label: Stats methods index fixed arrays
-// and do one or two atomic adds, and the snapshot's counters are plain
-// *atomic.Uint64 the server bumps directly. Every value is turned into a
-// const metric when Prometheus scrapes.
+// and do one or two atomic adds, and the snapshot's counters are
+// zones.Counter slots the server bumps directly in its own shard
+// (zones.Tally). Every value is turned into a const metric, its shards
+// summed, when Prometheus scrapes.
 //
 // Wiring:
 //

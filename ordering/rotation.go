@@ -62,10 +62,13 @@ func (r *Rotation) Shards() int {
 // Row returns the counters of shard i, modulo the number of rows; nil for a
 // nil or empty Rotation. Pass it to Set.OrderIn.
 func (r *Rotation) Row(i int) []atomic.Uint64 {
-	if r == nil || len(r.rows) == 0 {
+	switch {
+	case r == nil || len(r.rows) == 0:
 		return nil
+	case uint(i) < uint(len(r.rows)): // every reader's, unless there are more readers than shards
+		return r.rows[i]
 	}
-	return r.rows[i%len(r.rows)]
+	return r.rows[uint(i)%uint(len(r.rows))]
 }
 
 // Resume makes s, a set of r, continue the rotation of from, the set of

@@ -361,9 +361,8 @@ func (s *Server) writeFast(sc *scratch, dst, req []byte, snap *zones.Snapshot, d
 	binary.BigEndian.PutUint16(b[10:], uint16(count[secAdditional]))
 	f.written++
 
-	if c := snap.Counters.Site; d.siteCounted && d.site < len(c) && c[d.site] != nil {
-		c[d.site].Add(1)
-	}
+	row := snap.Counters.Tally.Row(sc.st.rot)
+	countSite(row, snap, d)
 	out := b[:off]
 	full := true
 	if snap.RateLimit != nil { // spares the answer without [rrl] a call
@@ -372,7 +371,7 @@ func (s *Server) writeFast(sc *scratch, dst, req []byte, snap *zones.Snapshot, d
 		}
 	}
 	if full {
-		countDelivered(d)
+		countDelivered(row, d)
 	}
 	sc.done(d.rcode, t, start)
 	return out

@@ -278,11 +278,8 @@ func hasUpper(s string) bool {
 // miekg/dns within limit bytes, truncating as ServePacket describes, and
 // counts it.
 func (s *Server) writeMsg(sc *scratch, dst []byte, snap *zones.Snapshot, d *decision, t metrics.Transport, limit int, start time.Time) []byte {
-	if d.siteCounted {
-		if c := snap.Counters.Site; d.site < len(c) && c[d.site] != nil {
-			c[d.site].Add(1)
-		}
-	}
+	row := snap.Counters.Tally.Row(sc.st.rot)
+	countSite(row, snap, d)
 	resp := &sc.resp
 	resp.Rcode = d.rcode
 	resp.Authoritative = d.aa
@@ -319,7 +316,7 @@ func (s *Server) writeMsg(sc *scratch, dst []byte, snap *zones.Snapshot, d *deci
 		return nil
 	}
 	if delivered && full {
-		countDelivered(d)
+		countDelivered(row, d)
 	}
 	sc.done(sc.resp.Rcode, t, start)
 	return out
@@ -366,29 +363,33 @@ func udpCap(size int, snap *zones.Snapshot) int {
 	return min(max(size, minUDPSize), ceiling)
 }
 
+// countSite counts the query in its client's site
+// (sitedns_site_queries_total) when the decision says to, in row: the
+// caller's shard of the snapshot's counters.
+func countSite(row zones.TallyRow, snap *zones.Snapshot, d *decision) {
+	if c := snap.Counters.Site; d.siteCounted && d.site < len(c) {
+		row.Add(c[d.site])
+	}
+}
+
 // countDelivered bumps the snapshot counters of the answer-section RRsets of
-// a response that went out with its answer section.
-func countDelivered(d *decision) {
+// a response that went out with its answer section, in row: the caller's
+// shard of the snapshot's counters.
+func countDelivered(row zones.TallyRow, d *decision) {
 	for i := range d.parts {
 		p := &d.parts[i]
 		if !p.counted || p.hi == p.lo {
 			continue
 		}
 		a := p.ans
-		if c := a.FirstCounter(d.site, d.order[p.lo]); c != nil {
-			c.Add(1)
-		}
-		if c := a.FailOpen(); c != nil {
-			c.Add(1)
-		}
+		row.Add(a.FirstCounter(d.site, d.order[p.lo]))
+		row.Add(a.FailOpen())
 		// Local and RemoteOnly are set only for A sets under netmask
 		// ordering.
-		c := a.RemoteOnly
 		if p.local > 0 {
-			c = a.Local
-		}
-		if c != nil {
-			c.Add(1)
+			row.Add(a.Local)
+		} else {
+			row.Add(a.RemoteOnly)
 		}
 	}
 }

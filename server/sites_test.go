@@ -111,6 +111,7 @@ func answerOf(t *testing.T, snap *zones.Snapshot, name string, qtype uint16, cli
 func TestCounters(t *testing.T) {
 	snap := labSnapshot(t, "lab.toml")
 	s := New(Config{}, snap)
+	tally := snap.Counters.Tally
 
 	plain := answerOf(t, snap, "affinityus.contoso.lab.", dns.TypeA, unknownClient)
 	for i := 0; i < 30; i++ {
@@ -118,42 +119,42 @@ func TestCounters(t *testing.T) {
 	}
 	chicago, _ := snap.Sites.Lookup(netip.MustParseAddr(chicagoClient))
 	for i := range plain.RRs {
-		if c := plain.FirstCounter(0, i); c.Load() != 10 {
-			t.Errorf("answers first of %v to unknown clients: %d, want 10", plain.RRs[i], c.Load())
+		if c := plain.FirstCounter(0, i); tally.Load(c) != 10 {
+			t.Errorf("answers first of %v to unknown clients: %d, want 10", plain.RRs[i], tally.Load(c))
 		}
 	}
-	if plain.Local.Load() != 0 || plain.RemoteOnly.Load() != 30 {
-		t.Errorf("netmask: local %d remote_only %d, want 0 and 30", plain.Local.Load(), plain.RemoteOnly.Load())
+	if tally.Load(plain.Local) != 0 || tally.Load(plain.RemoteOnly) != 30 {
+		t.Errorf("netmask: local %d remote_only %d, want 0 and 30", tally.Load(plain.Local), tally.Load(plain.RemoteOnly))
 	}
 	for i := 0; i < 5; i++ {
 		serveMsg(t, s, newQuery("affinityus.contoso.lab", dns.TypeA), chicagoClient, metrics.UDP)
 	}
-	if plain.Local.Load() != 5 {
-		t.Errorf("netmask local %d, want 5", plain.Local.Load())
+	if tally.Load(plain.Local) != 5 {
+		t.Errorf("netmask local %d, want 5", tally.Load(plain.Local))
 	}
 	// Chicago's answers count in Chicago's row: its own CAS first, 5 times.
 	var chicagoFirsts, unknownFirsts uint64
 	for i := range plain.RRs {
-		chicagoFirsts += plain.FirstCounter(chicago, i).Load()
-		unknownFirsts += plain.FirstCounter(0, i).Load()
+		chicagoFirsts += tally.Load(plain.FirstCounter(chicago, i))
+		unknownFirsts += tally.Load(plain.FirstCounter(0, i))
 	}
 	if chicagoFirsts != 5 || unknownFirsts != 30 {
 		t.Errorf("answers first: US-Chicago %d, unknown %d; want 5 and 30", chicagoFirsts, unknownFirsts)
 	}
 
 	site := snap.Counters.Site[chicago]
-	before := site.Load()
+	before := tally.Load(site)
 	serveMsg(t, s, newQuery("autodiscover.contoso.lab", dns.TypeA), chicagoClient, metrics.UDP)
 	serveMsg(t, s, newQuery("nope.contoso.lab", dns.TypeA), chicagoClient, metrics.UDP)
 	serveMsg(t, s, newQuery("www.example.com", dns.TypeA), chicagoClient, metrics.UDP) // not ours
-	if got := site.Load() - before; got != 2 {
+	if got := tally.Load(site) - before; got != 2 {
 		t.Errorf("site queries +%d, want +2", got)
 	}
 
 	big := answerOf(t, snap, "big.contoso.lab.", dns.TypeA, unknownClient)
 	sum := func() (n uint64) {
 		for _, c := range big.First {
-			n += c.Load() // every site's: only unknown's should move
+			n += tally.Load(c) // every site's: only unknown's should move
 		}
 		return n
 	}

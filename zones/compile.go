@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"github.com/miekg/dns"
 
@@ -61,7 +60,7 @@ type compiler struct {
 	// labeled collects the snapshot's per-target and netmask counters, each
 	// once (a name's scoped A sets share its netmask counters).
 	labeled     SnapshotCounters
-	labeledSeen map[*atomic.Uint64]bool
+	labeledSeen map[Counter]bool
 	sharesSeen  map[string]bool
 
 	// siteNames and siteScope are the snapshot's, for the per-site counters;
@@ -80,10 +79,10 @@ type compiler struct {
 
 // labeledCounter returns the counter of metric and labels, and lists it in
 // *dst for the metrics collector the first time it is handed out.
-func (c *compiler) labeledCounter(dst *[]LabeledCounter, metric string, labels ...string) *atomic.Uint64 {
+func (c *compiler) labeledCounter(dst *[]LabeledCounter, metric string, labels ...string) Counter {
 	v := c.counters.Get(metric, labels...)
 	if c.labeledSeen == nil {
-		c.labeledSeen = make(map[*atomic.Uint64]bool)
+		c.labeledSeen = make(map[Counter]bool)
 	}
 	if !c.labeledSeen[v] {
 		c.labeledSeen[v] = true
@@ -252,7 +251,7 @@ func (c *compiler) compile(cfg *fileConfig) *Snapshot {
 	c.mem.wire.targeted = nil
 	c.resolveChecks(snap)
 
-	snap.Counters.Site = make([]*atomic.Uint64, len(snap.SiteNames))
+	snap.Counters.Site = make([]Counter, len(snap.SiteNames))
 	for i, n := range snap.SiteNames {
 		snap.Counters.Site[i] = c.counters.Get("site_queries", n)
 	}
@@ -264,6 +263,7 @@ func (c *compiler) compile(cfg *fileConfig) *Snapshot {
 	snap.Counters.FirstShares = c.labeled.FirstShares
 	snap.Counters.Netmask = c.labeled.Netmask
 	snap.Counters.FailOpen = c.labeled.FailOpen
+	snap.Counters.Tally = c.counters.Tally()
 	return snap
 }
 

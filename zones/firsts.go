@@ -3,7 +3,6 @@ package zones
 import (
 	"strconv"
 	"strings"
-	"sync/atomic"
 )
 
 // noRow is the FirstRow entry of a site whose clients never get the set.
@@ -61,7 +60,7 @@ func (c *compiler) siteRows(scope int, own []bool) siteRowTable {
 func (c *compiler) firstCounters(a *Answer, origin, owner, scope string, rows siteRowTable) {
 	n := len(a.RRs)
 	a.FirstRow = rows.row
-	a.First = make([]*atomic.Uint64, n*len(rows.sites))
+	a.First = make([]Counter, n*len(rows.sites))
 	for r, site := range rows.sites {
 		for i, rr := range a.RRs {
 			a.First[r*n+i] = c.labeledCounter(&c.labeled.AnswersFirst, "answers_first",
@@ -89,14 +88,15 @@ func (c *compiler) firstCounters(a *Answer, origin, owner, scope string, rows si
 }
 
 // FirstCounter returns the counter of RRs[i] handed out first to a client
-// of site, or nil when the set has none (a set whose first record picks
-// nothing, or a site whose clients never get the set). It never allocates.
-func (a *Answer) FirstCounter(site, i int) *atomic.Uint64 {
+// of site, or the zero Counter when the set has none (a set whose first
+// record picks nothing, or a site whose clients never get the set). It
+// never allocates.
+func (a *Answer) FirstCounter(site, i int) Counter {
 	if uint(site) >= uint(len(a.FirstRow)) || uint(i) >= uint(len(a.RRs)) {
-		return nil
+		return 0
 	}
 	if k := int(a.FirstRow[site])*len(a.RRs) + i; k < len(a.First) {
 		return a.First[k]
 	}
-	return nil
+	return 0
 }

@@ -25,13 +25,13 @@ type answerHealth struct {
 	live atomic.Pointer[Answer]
 	// failOpen counts the answers given in fail-open form
 	// (sitedns_answers_failopen_total); set on the fail-open form only.
-	failOpen *atomic.Uint64
+	failOpen Counter
 
 	// The rest is set on checked sets and guarded by snapHealth.mu.
 	rec      [][]int32 // rec[i]: the targets of record i; it is up when any is
 	mask     uint64    // the records up at the last ApplyHealth
 	variants map[uint64]*Answer
-	counter  *atomic.Uint64 // failOpen of the fail-open form
+	counter  Counter // failOpen of the fail-open form
 }
 
 // current is what For returns for the checked set a.
@@ -43,14 +43,14 @@ func (h *answerHealth) current(a *Answer) *Answer {
 }
 
 // FailOpen returns the counter to bump when a is delivered in an answer
-// section, or nil: a is the fail-open form of a checked set, every record
+// section, or the zero Counter: a is the fail-open form of a checked set, every record
 // of which is down, so that all of them are answered
 // (sitedns_answers_failopen_total{zone,name,scope}).
-func (a *Answer) FailOpen() *atomic.Uint64 {
+func (a *Answer) FailOpen() Counter {
 	if h := a.health; h != nil {
 		return h.failOpen
 	}
-	return nil
+	return 0
 }
 
 // Checked reports whether a is an answer set with a health check.
@@ -159,7 +159,7 @@ func subsetAnswer(a *Answer, mask uint64) *Answer {
 	// rows, each with the kept records' counters.
 	if n := len(a.RRs); len(a.First) >= n {
 		rows := len(a.First) / n
-		v.First = make([]*atomic.Uint64, rows*len(keep))
+		v.First = make([]Counter, rows*len(keep))
 		for r := range rows {
 			for i, k := range keep {
 				v.First[r*len(keep)+i] = a.First[r*n+k]

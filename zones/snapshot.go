@@ -2,7 +2,6 @@ package zones
 
 import (
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -105,6 +104,10 @@ type Snapshot struct {
 // SnapshotCounters lists every counter this snapshot bumps, with its labels,
 // for the metrics collector. Names and targets not in the snapshot are absent.
 type SnapshotCounters struct {
+	// Tally holds the counts of every Counter below and of the answer
+	// sets' counters; the packet path bumps them in its own shard
+	// (Tally.Row).
+	Tally *Tally
 	// AnswersFirst: sitedns_answers_first_total{zone,name,scope,target,site}.
 	AnswersFirst []LabeledCounter
 	// FirstShares: sitedns_answer_first_share_expected{zone,name,scope,target},
@@ -114,7 +117,7 @@ type SnapshotCounters struct {
 	// Netmask: sitedns_netmask_matches_total{zone,name,result}.
 	Netmask []LabeledCounter
 	// Site[i]: sitedns_site_queries_total{site=SiteNames[i]}.
-	Site []*atomic.Uint64
+	Site []Counter
 	// FailOpen: sitedns_answers_failopen_total{zone,name,scope}, one per
 	// checked answer set.
 	FailOpen []LabeledCounter
@@ -124,7 +127,7 @@ type SnapshotCounters struct {
 // metric's label names.
 type LabeledCounter struct {
 	Labels []string
-	C      *atomic.Uint64
+	C      Counter
 }
 
 // LabeledValue is a value and its label values, in the order of the
@@ -262,14 +265,14 @@ type Answer struct {
 	// Only the sites whose clients get this set have a row. Empty for sets
 	// whose first record picks nothing (a single record of a plain name,
 	// TXT, SOA…): counting them would only add series.
-	First []*atomic.Uint64
+	First []Counter
 	// FirstRow[site] is site's row of First, or 0xFFFF for none. Shared
 	// between the sets that the same sites get.
 	FirstRow []uint16
 	// Local and RemoteOnly count netmask ordering outcomes
-	// (sitedns_netmask_matches_total). Nil unless the set holds A records
+	// (sitedns_netmask_matches_total). Zero unless the set holds A records
 	// and netmask ordering applies to it.
-	Local, RemoteOnly *atomic.Uint64
+	Local, RemoteOnly Counter
 	// Wire is RRs precompiled for the server's fast path; nil when some
 	// record cannot take it (the server then packs with miekg/dns).
 	Wire *Wire

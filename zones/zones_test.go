@@ -246,7 +246,7 @@ func TestSiteAwareSets(t *testing.T) {
 	if site != 0 || snap.SiteScope[site] != -1 {
 		t.Errorf("127.9.0.5: site %d scope %d, want unknown", site, snap.SiteScope[site])
 	}
-	if a := set.For(us); a.Local == nil || a.RemoteOnly == nil {
+	if a := set.For(us); a.Local == 0 || a.RemoteOnly == 0 || a.Local == a.RemoteOnly {
 		t.Errorf("US set counters: local %v remote_only %v", a.Local, a.RemoteOnly)
 	}
 	// First-answer counters: one per record for each site that gets the
@@ -259,16 +259,16 @@ func TestSiteAwareSets(t *testing.T) {
 		}{{set.For(us), inUS}, {set.For(-1), snap.SiteScope[i] < 0}} {
 			for r := range tc.a.RRs {
 				c := tc.a.FirstCounter(i, r)
-				if (c != nil) != tc.gets {
+				if (c != 0) != tc.gets {
 					t.Errorf("%s set, site %s, record %d: counter %v, want one: %v", tc.a.Scope, name, r, c, tc.gets)
 				}
 			}
-			if c := tc.a.FirstCounter(i, len(tc.a.RRs)); c != nil {
+			if c := tc.a.FirstCounter(i, len(tc.a.RRs)); c != 0 {
 				t.Errorf("a counter past the records")
 			}
 		}
 	}
-	if c := set.For(us).FirstCounter(len(snap.SiteNames), 0); c != nil {
+	if c := set.For(us).FirstCounter(len(snap.SiteNames), 0); c != 0 {
 		t.Errorf("a counter past the sites")
 	}
 }
@@ -289,7 +289,7 @@ func TestCountersSurviveReload(t *testing.T) {
 		t.Error("the same site got a new counter on reload")
 	}
 	for _, lc := range a.Counters.AnswersFirst {
-		if len(lc.Labels) != 5 || lc.C == nil {
+		if len(lc.Labels) != 5 || lc.C == 0 {
 			t.Fatalf("answers_first %v", lc.Labels)
 		}
 	}
