@@ -128,11 +128,11 @@ func (s *Server) admit(c *net.TCPConn) {
 	}
 	if over || s.state != stateRunning {
 		s.mu.Unlock()
-		_ = c.SetLinger(0)
-		c.Close()
-		if over {
+		if over { // counted before the client can see the reset
 			s.stats.drop(metrics.DropTCPLimit)
 		}
+		_ = c.SetLinger(0)
+		c.Close()
 		return
 	}
 	if tc.prefix.IsValid() {

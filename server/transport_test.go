@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -193,10 +194,33 @@ func TestTCPConnectionCap(t *testing.T) {
 		r, err := readFrame(c)
 		return err == nil && r.Rcode == dns.RcodeSuccess
 	}
-	a1, a2 := dialTCP(t, addr, "127.2.1.1"), dialTCP(t, addr, "127.2.1.2")
-	if !served(a1) || !served(a2) {
-		t.Fatal("connections under the cap not served")
+	// idle waits until n connections are open and waiting for their next
+	// message: the server takes a connection as idle from then, not from
+	// when the client read its answer, so each is waited for in turn to
+	// make a1 the one idle longest.
+	idle := func(n int) {
+		t.Helper()
+		waitFor(t, fmt.Sprintf("%d idle connections", n), func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			for c := range s.conns {
+				if c.idleSince.Load() <= 0 {
+					return false
+				}
+			}
+			return len(s.conns) == n
+		})
 	}
+	a1 := dialTCP(t, addr, "127.2.1.1")
+	if !served(a1) {
+		t.Fatal("connection under the cap not served")
+	}
+	idle(1)
+	a2 := dialTCP(t, addr, "127.2.1.2")
+	if !served(a2) {
+		t.Fatal("connection under the cap not served")
+	}
+	idle(2)
 	// A third from the same /24 is over the per-prefix cap.
 	a3 := dialRefusable(t, addr, "127.2.1.3")
 	if served(a3) {
@@ -206,6 +230,7 @@ func TestTCPConnectionCap(t *testing.T) {
 	if !served(b1) {
 		t.Fatal("connection from another /24 not served")
 	}
+	idle(3)
 	// Three open: the total cap. A fourth takes the slot of the one idle
 	// longest, a1, which the server closes.
 	c1 := dialTCP(t, addr, "127.2.3.1")
