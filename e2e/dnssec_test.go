@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/sitedns/sitedns/internal/serial"
 )
 
 // The signed lab (testdata/dnssec/contoso-signed.toml) checked by real
@@ -431,12 +433,22 @@ func TestDNSSECTransferVerifies(t *testing.T) {
 // shown new inception times (at most 60 seconds), every answer, straight
 // from sitedns and through the validating resolver, validates.
 func TestDNSSECResign(t *testing.T) {
+	downstream := freePortOn(t, "127.0.0.1")
 	cfg := signedConfig(t, func(s string) string {
 		s = strings.Replace(s, `signature_validity = "14d"`, `signature_validity = "40s"`, 1)
+		s = strings.Replace(s, "origin = \"contoso.lab\"\n", fmt.Sprintf("origin = \"contoso.lab\"\nalso_notify = [\"127.0.0.1:%d\"]\n", downstream), 1)
 		return strings.Replace(s, `refresh = "4d"`, `refresh = "30s"`, 1)
 	})
 	in, stub := startSigned(t, cfg)
 	resolver := startResolver(t, stub, externalSource, anchor(t, cskFile))
+	first, _, err := soaSerial(in.DNS, "contoso.lab.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A BIND secondary of the signed zone, which sitedns notifies: it
+	// must follow every re-signing, or its signatures would expire.
+	sec := startBINDSecondary(t, "contoso.lab", in.DNS, downstream)
+	waitSerial(t, "BIND secondary", sec.Addr, "contoso.lab.", first, 10*time.Second)
 	b, _ := os.ReadFile(testdata("dnssec", cskFile+".key"))
 	rr, err := dns.NewRR(string(bytes.TrimSpace(dropComments(b))))
 	if err != nil {
@@ -478,4 +490,49 @@ func TestDNSSECResign(t *testing.T) {
 	if !strings.Contains(in.Log(), "re-signing: signatures are due") {
 		t.Errorf("no re-signing logged:\n%s", in.Log())
 	}
+
+	// Each signing moved the serial, so the secondary transferred the new
+	// signatures: it serves sitedns's current serial and signatures.
+	last, _, err := soaSerial(in.DNS, "contoso.lab.")
+	if err != nil || !serial.Newer(last, first) {
+		t.Fatalf("serial %d after the re-signings (%v), want one newer than %d", last, err, first)
+	}
+	d, err := serialWithin(sec.Addr, "contoso.lab.", last, 10*time.Second)
+	if err != nil {
+		// A re-signing may have come since: one more chance at the newest.
+		if last, _, err = soaSerial(in.DNS, "contoso.lab."); err == nil {
+			d, err = serialWithin(sec.Addr, "contoso.lab.", last, 10*time.Second)
+		}
+		if err != nil {
+			t.Fatalf("BIND secondary: %v\n%s", err, grepLines(sec.Log(), "ransfer"))
+		}
+	}
+	t.Logf("serials %d then %d; the BIND secondary had the latest %v after sitedns served it", first, last, d)
+	m := newQuery("autodiscover.contoso.lab.", dns.TypeA)
+	m.SetEdns0(1232, true)
+	r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(m, sec.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set []dns.RR
+	var sig *dns.RRSIG
+	for _, rr := range r.Answer {
+		if s, ok := rr.(*dns.RRSIG); ok {
+			sig = s
+		} else {
+			set = append(set, rr)
+		}
+	}
+	if sig == nil || sig.Verify(key, set) != nil || !sig.ValidityPeriod(time.Now()) || sig.Inception <= minKey(inceptions) {
+		t.Errorf("the BIND secondary's signature %v: want a valid one from a re-signing (inceptions seen %v)", sig, inceptions)
+	}
+}
+
+// minKey is the least key of m.
+func minKey(m map[uint32]bool) uint32 {
+	least := ^uint32(0)
+	for k := range m {
+		least = min(least, k)
+	}
+	return least
 }

@@ -133,6 +133,7 @@ func (c *compiler) sign(z *Zone, dc *dnssecConfig, blk span, field string) {
 		return
 	}
 	now := time.Now()
+	c.signedSerial(z, now)
 	signer := dnssec.NewSigner(s.Keys, now, validity)
 	s.Inception, s.Expiration = signer.Inception, signer.Expiration
 	s.ResignAt = s.Expiration.Add(-refresh)
@@ -141,6 +142,43 @@ func (c *compiler) sign(z *Zone, dc *dnssecConfig, blk span, field string) {
 	c.apexKeys(z, signer)
 	c.chain(z, s)
 	c.signAll(z, signer, field)
+}
+
+// serialEpoch is where the seconds that a signed zone's serial adds to the
+// config's start (signedSerial).
+var serialEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// SignedSerial is the SOA serial of a zone signed at t whose config (or
+// primary) gives it serial: serial plus the whole seconds from 2026-01-01
+// 00:00 UTC to t, in serial arithmetic (RFC 1982). Each signing makes new
+// signatures, and a secondary fetches them only when the serial moves
+// forward: this moves it at every signing, across restarts too, since it
+// follows the clock rather than a count kept in memory; raising the
+// config's serial raises it as well. Within one second two signings share
+// a serial (either's signatures are valid). It grows by about 31.5 million
+// a year, far from the 2^31 one step may add. BIND's inline signing and
+// Knot keep a signed serial apart from the unsigned one in the same way.
+func SignedSerial(serial uint32, t time.Time) uint32 {
+	return serial + uint32(max(0, t.Sub(serialEpoch)/time.Second))
+}
+
+// signedSerial gives z, about to be signed at now, its SignedSerial: a new
+// SOA in the apex SOA set (whose Answer every view shares) and in the
+// negative answers. The SOA the config or a transfer gave is left as it is:
+// a secondary zone's refresh compares the primary's serial with its own.
+func (c *compiler) signedSerial(z *Zone, now time.Time) {
+	set := z.Nodes[z.Origin].Set(dns.TypeSOA)
+	if set == nil || set.Default == nil || len(set.Default.RRs) != 1 {
+		return // apex reported it
+	}
+	soa := dns.Copy(z.SOA).(*dns.SOA)
+	soa.Serial = SignedSerial(soa.Serial, now)
+	a := set.Default
+	a.RRs = []dns.RR{soa}
+	a.Wire = compileWire(a.RRs, &c.mem.wire)
+	z.SOA = soa
+	z.NegativeSOA = negativeSOA(soa)
+	z.NegSOA = negativeSOAWire(z.NegativeSOA)
 }
 
 // duration parses a signing period: a Go duration ("36h", "90s") or a

@@ -2,6 +2,7 @@ package zones
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"slices"
 	"strings"
@@ -294,4 +295,52 @@ func BenchmarkSignLab(b *testing.B) {
 	for b.Loop() {
 		loadSigned(b, nil)
 	}
+}
+
+// TestSignedSerial: a signed zone is served with the config's serial plus
+// the seconds since 2026-01-01 at its signing, in the SOA of answers, of
+// negative answers and of transfers, each signed as served; the parsed
+// SOA is left as it was.
+func TestSignedSerial(t *testing.T) {
+	for _, tc := range []struct {
+		serial uint32
+		at     time.Time
+		want   uint32
+	}{
+		{2026120101, serialEpoch, 2026120101},
+		{2026120101, serialEpoch.Add(-time.Hour), 2026120101}, // a clock before the epoch adds nothing
+		{2026120101, serialEpoch.Add(90*time.Second + 999*time.Millisecond), 2026120191},
+		{1, time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC), 1 + 339*86400},
+		{2026120101, time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), 2055452901}, // docs/dnssec.md
+		{^uint32(0) - 9, serialEpoch.Add(20 * time.Second), 10}, // wraps, RFC 1982
+	} {
+		if got := SignedSerial(tc.serial, tc.at); got != tc.want {
+			t.Errorf("SignedSerial(%d, %s) = %d, want %d", tc.serial, tc.at, got, tc.want)
+		}
+	}
+
+	before := time.Now()
+	snap := loadSigned(t, nil)
+	after := time.Now()
+	z := snap.Zones[0]
+	for _, zz := range snap.Zones {
+		if zz.Origin == "contoso.lab." {
+			z = zz
+		}
+	}
+	lo, hi := SignedSerial(2026120101, before), SignedSerial(2026120101, after)
+	set := z.Nodes[z.Origin].Set(dns.TypeSOA).Default
+	soa := set.RRs[0].(*dns.SOA)
+	if soa != z.SOA || soa.Serial < lo || soa.Serial > hi {
+		t.Fatalf("served SOA %v (zone's %v), want serial in [%d, %d]", soa, z.SOA, lo, hi)
+	}
+	if z.NegativeSOA.Serial != soa.Serial {
+		t.Errorf("negative answers' SOA serial %d, want %d", z.NegativeSOA.Serial, soa.Serial)
+	}
+	// SOA RDATA without its names: serial, refresh, retry, expire, minimum.
+	if w := set.Wire.RRs[0].Data; len(w) != 20 || binary.BigEndian.Uint32(w) != soa.Serial {
+		t.Errorf("the SOA's precompiled RDATA %x, want serial %d first", w, soa.Serial)
+	}
+	verify(t, z.DNSSEC.Keys, set.Sig, set.RRs)
+	verify(t, z.DNSSEC.Keys, z.DNSSEC.NegSOASig, []dns.RR{z.NegativeSOA})
 }
