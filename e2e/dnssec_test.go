@@ -536,3 +536,94 @@ func minKey(m map[uint32]bool) uint32 {
 	}
 	return least
 }
+
+// casListeners listens on port and each of ips (a port free on all of
+// them, taken with retries) and accepts and closes every connection, as a
+// CAS port does for a TCP check. It returns the port.
+func casListeners(t *testing.T, ips ...string) int {
+	t.Helper()
+	for range 20 {
+		var lns []net.Listener
+		port := freePortOn(t, ips[0])
+		for _, ip := range ips {
+			ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+			if err != nil {
+				break
+			}
+			lns = append(lns, ln)
+		}
+		if len(lns) < len(ips) {
+			for _, ln := range lns {
+				ln.Close()
+			}
+			continue
+		}
+		for _, ln := range lns {
+			t.Cleanup(func() { ln.Close() })
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					c.Close()
+				}
+			}()
+		}
+		return port
+	}
+	t.Fatalf("no port free on all of %v", ips)
+	return 0
+}
+
+// TestDNSSECHealth: in a signed zone, a CAS whose port is closed leaves the
+// answer, and the answer without it validates: BIND, validating with the
+// zone's key, gets the two live CAS with AD=1.
+func TestDNSSECHealth(t *testing.T) {
+	live := []string{"127.61.1.10", "127.61.2.10"}
+	port := casListeners(t, live...) // 127.61.3.10 has no listener: refused, down
+	cfg := signedConfig(t, func(s string) string {
+		return s + fmt.Sprintf(`
+[[zone.name]]
+name = "cas"
+check = "cas"
+records = ["300 IN A 127.61.1.10", "300 IN A 127.61.2.10", "300 IN A 127.61.3.10"]
+
+[[check]]
+name = "cas"
+type = "tcp"
+port = %d
+interval = "100ms"
+timeout = "100ms"
+rise = 1
+fall = 1
+`, port)
+	})
+	in, stub := startSigned(t, cfg)
+
+	// Straight from sitedns first, so that the resolver never caches the
+	// answer from before the dead CAS left it.
+	var got []string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := newQuery("cas.contoso.lab.", dns.TypeA)
+		m.SetEdns0(1232, true)
+		got = addrs(in.query(t, "udp", externalSource, m))
+		slices.Sort(got)
+		if slices.Equal(got, live) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cas: %v after 10 s, want the live %v\n%s", got, live, in.Log())
+		}
+		time.Sleep(50 * time.Millisecond) // polling the answer, bounded by the deadline
+	}
+
+	resolver := startResolver(t, stub, externalSource, anchor(t, cskFile))
+	v := resolve(t, resolver, "cas.contoso.lab.", dns.TypeA)
+	got = addrs(v)
+	slices.Sort(got)
+	if v.Rcode != dns.RcodeSuccess || !v.AuthenticatedData || !slices.Equal(got, live) {
+		t.Fatalf("through the validating resolver: %s AD=%v %v, want NOERROR AD=1 %v", dns.RcodeToString[v.Rcode], v.AuthenticatedData, got, live)
+	}
+}

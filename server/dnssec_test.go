@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/netip"
+	"os"
+	"strings"
 	"slices"
 	"testing"
 	"time"
@@ -290,4 +292,45 @@ func BenchmarkSignedSiteAwareDO(b *testing.B) {
 
 func BenchmarkSignedNXDOMAINDO(b *testing.B) {
 	benchSigned(b, doQuery("nope.x.contoso.lab", dns.TypeA), unknownClient)
+}
+
+// TestDNSSECHealthSubset: with a record of a checked set down in a signed
+// zone, a DO=1 answer holds the live records and their own RRSIGs, which
+// verify; the fast writer writes it, without allocating.
+func TestDNSSECHealthSubset(t *testing.T) {
+	text, err := os.ReadFile("../testdata/dnssec/contoso-signed.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(text), `origin = "contoso.lab"`, `origin = "contoso.lab"`+"\ncheck = \"cas\"", 1) +
+		"\n[[check]]\nname = \"cas\"\ntype = \"tcp\"\nport = 443\n"
+	snap, err := zones.Parse("contoso-signed.toml", "../testdata/dnssec", []byte(cfg), zones.NewCounters())
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.ApplyHealth(func(i int) bool { return snap.HealthTargets()[i].Addr != netip.MustParseAddr("10.2.1.10") })
+	s := New(Config{}, snap)
+	m := doQuery("affinityus.contoso.lab.", dns.TypeA)
+	r := ask(t, s, m, unknownClient)
+	var addrs []string
+	for _, rr := range r.Answer {
+		if a, ok := rr.(*dns.A); ok {
+			addrs = append(addrs, a.A.String())
+		}
+	}
+	if !slices.Equal(addrs, []string{"10.1.1.10"}) || len(r.Answer) != 2 {
+		t.Fatalf("affinityus with 10.2.1.10 down: %v", r.Answer)
+	}
+	checkSigs(t, snap, "affinityus, one down", r.Answer)
+
+	sc := newScratch(s.stats)
+	ap := addrPort(t, unknownClient)
+	req := mustPack(t, m)
+	dst := make([]byte, 0, maxUDPRead+1)
+	if _, ok := s.fast(sc, dst, req, ap, metrics.UDP, time.Now()); !ok || sc.fast.written == 0 {
+		t.Error("not written by the fast writer")
+	}
+	if n := servePacketAllocs(func() { dst = s.ServePacket(dst, req, ap, metrics.UDP) }); n != 0 {
+		t.Errorf("ServePacket: %v allocations per query, want 0", n)
+	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/sitedns/sitedns/dnssec"
 	"github.com/sitedns/sitedns/health"
 )
 
@@ -32,6 +33,9 @@ type answerHealth struct {
 	mask     uint64    // the records up at the last ApplyHealth
 	variants map[uint64]*Answer
 	counter  Counter // failOpen of the fail-open form
+	// signer signs the set's views without their dead records when its
+	// zone is signed; nil otherwise.
+	signer *dnssec.Signer
 }
 
 // current is what For returns for the checked set a.
@@ -117,11 +121,14 @@ func (h *answerHealth) variant(a *Answer, mask uint64) *Answer {
 	}
 	var v *Answer
 	if mask == 0 {
-		c := *a
+		c := *a // its records and their signatures
 		c.health = &answerHealth{failOpen: h.counter}
 		v = &c
 	} else {
 		v = subsetAnswer(a, mask)
+		if h.signer != nil && !signSubset(v, h.signer) {
+			return nil // the whole set, whose signatures hold, rather than an unsigned answer
+		}
 	}
 	if h.variants == nil {
 		h.variants = map[uint64]*Answer{}
@@ -178,6 +185,20 @@ func subsetAnswer(a *Answer, mask uint64) *Answer {
 		}
 	}
 	return v
+}
+
+// signSubset gives v, a view of a signed set without its dead records, its
+// own RRSIGs, made by the zone's signer for the zone's signing period. It
+// reports false if signing failed (it does not for keys the zone signed
+// with).
+func signSubset(v *Answer, signer *dnssec.Signer) bool {
+	sigs, err := signer.Sign(v.RRs)
+	if err != nil {
+		return false
+	}
+	var m wireMem
+	v.Sig = &Answer{Scope: v.Scope, RRs: sigs, Wire: compileWire(sigs, &m)}
+	return true
 }
 
 // pendingCheck is an answer set a check applies to, noted while its zone
@@ -280,18 +301,8 @@ func (c *compiler) resolveChecks(snap *Snapshot) {
 			}
 		}
 	}
-	signed := func(p pendingCheck) bool {
-		if z := snap.zoneFor(strings.ToLower(p.owner)); z != nil && z.DNSSEC != nil {
-			c.addAt(p.at, "check", p.owner, "zone %s is signed: health checks do not apply to signed zones (a set without its dead records would need signatures of its own)", z.Origin)
-			return true
-		}
-		return false
-	}
 	for _, p := range addr {
-		if signed(p) {
-			continue
-		}
-		h := c.newAnswerHealth(p)
+		h := c.newAnswerHealth(snap, p)
 		for i, rr := range p.a.RRs {
 			if a, ok := rrAddr(rr); ok {
 				h.rec[i] = []int32{targetOf(p.check, a)}
@@ -300,10 +311,7 @@ func (c *compiler) resolveChecks(snap *Snapshot) {
 		c.addChecked(snap, p.a, h)
 	}
 	for k, p := range srv {
-		if signed(p) {
-			continue
-		}
-		h := c.newAnswerHealth(p)
+		h := c.newAnswerHealth(snap, p)
 		for i := range p.a.RRs {
 			seen := map[int32]bool{}
 			for _, a := range srvTargets[k][i] {
@@ -322,12 +330,16 @@ func (c *compiler) resolveChecks(snap *Snapshot) {
 	c.pending = nil
 }
 
-func (c *compiler) newAnswerHealth(p pendingCheck) *answerHealth {
-	return &answerHealth{
+func (c *compiler) newAnswerHealth(snap *Snapshot, p pendingCheck) *answerHealth {
+	h := &answerHealth{
 		rec:     make([][]int32, len(p.a.RRs)),
 		mask:    1<<len(p.a.RRs) - 1,
 		counter: c.labeledCounter(&c.labeled.FailOpen, "answers_failopen", p.zone, p.owner, p.a.Scope),
 	}
+	if z := snap.zoneFor(strings.ToLower(p.owner)); z != nil && z.DNSSEC != nil {
+		h.signer = z.DNSSEC.signer
+	}
+	return h
 }
 
 func (c *compiler) addChecked(snap *Snapshot, a *Answer, h *answerHealth) {

@@ -267,9 +267,10 @@ func TestCheckedSetTooLarge(t *testing.T) {
 	}
 }
 
-// TestCheckSignedZone: a check on a signed zone's sets is an error at the
-// set, since a set without its dead records would need signatures of its
-// own.
+// TestCheckSignedZone: in a signed zone, a checked set without its dead
+// records carries signatures of its own, made with the zone's keys for the
+// zone's signing period, that verify over the records it holds; the
+// fail-open form keeps the whole set's.
 func TestCheckSignedZone(t *testing.T) {
 	text, err := os.ReadFile(signedDir + "/contoso-signed.toml")
 	if err != nil {
@@ -277,9 +278,36 @@ func TestCheckSignedZone(t *testing.T) {
 	}
 	s := strings.Replace(string(text), `origin = "contoso.lab"`, `origin = "contoso.lab"`+"\ncheck = \"cas\"", 1)
 	s += "\n[[check]]\nname = \"cas\"\ntype = \"tcp\"\nport = 443\n"
-	_, err = Parse("contoso-signed.toml", signedDir, []byte(s), nil)
-	if err == nil || !strings.Contains(err.Error(), "zone contoso.lab. is signed: health checks do not apply to signed zones") {
-		t.Errorf("error: %v", err)
+	snap, err := Parse("contoso-signed.toml", signedDir, []byte(s), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := snap.zoneFor("contoso.lab.")
+	set := snap.Lookup("affinityus.contoso.lab.", dns.TypeA).Set
+	orig := set.For(-1)
+	if !orig.Checked() || orig.Sig == nil {
+		t.Fatalf("affinityus: checked %v, signatures %v", orig.Checked(), orig.Sig)
+	}
+	snap.ApplyHealth(healthState(snap, "cas/10.2.1.10"))
+	sub := set.For(-1)
+	if got := answerAddrs(sub); !slices.Equal(got, []string{"10.1.1.10"}) {
+		t.Fatalf("affinityus with 10.2.1.10 down: %v", got)
+	}
+	verify(t, z.DNSSEC.Keys, sub.Sig, sub.RRs)
+	for _, rr := range sub.Sig.RRs {
+		sig := rr.(*dns.RRSIG)
+		if int64(sig.Inception) != z.DNSSEC.Inception.Unix() || int64(sig.Expiration) != z.DNSSEC.Expiration.Unix() {
+			t.Errorf("%s: want the zone's period %s to %s", sig, z.DNSSEC.Inception, z.DNSSEC.Expiration)
+		}
+	}
+	if sub.Sig.Wire == nil || len(sub.Sig.Wire.RRs) != len(sub.Sig.RRs) {
+		t.Errorf("the subset's signatures are not precompiled for the fast path")
+	}
+
+	snap.ApplyHealth(func(int) bool { return false })
+	fo := set.For(-1)
+	if fo.FailOpen() == 0 || len(fo.RRs) != 2 || fo.Sig != orig.Sig {
+		t.Errorf("fail-open form: %d records, signatures %p, want the set's %p", len(fo.RRs), fo.Sig, orig.Sig)
 	}
 }
 

@@ -50,6 +50,10 @@ type Signing struct {
 	// negative answers (Zone.NegativeSOA).
 	NegSOASig *Answer
 
+	// signer signed the zone; it signs, for the same period, the sets that
+	// health checks make later (a set without its dead records).
+	signer *dnssec.Signer
+
 	// chain is every authoritative name in chain order: by hash for NSEC3,
 	// canonical order for NSEC; hashes[i] or keys[i] is chain[i]'s.
 	chain  []*Node
@@ -137,6 +141,7 @@ func (c *compiler) sign(z *Zone, dc *dnssecConfig, blk span, field string) {
 	signer := dnssec.NewSigner(s.Keys, now, validity)
 	s.Inception, s.Expiration = signer.Inception, signer.Expiration
 	s.ResignAt = s.Expiration.Add(-refresh)
+	s.signer = signer
 	z.DNSSEC = s
 
 	c.apexKeys(z, signer)
