@@ -116,8 +116,14 @@ func queryStream(t *testing.T, in *instance, rate int, stop <-chan struct{}) fun
 // answered (at most one in a thousand later than 1 s). It prints the peak ratio and the latency percentiles before and
 // during the storm (figures, not assertions: the machine is shared).
 //
+// It also prints where the CPU went: GOMAXPROCS between reloads, the
+// collections during the storm, and how long the server's threads waited
+// for a CPU in the kernel's run queue (the machine's load as the server
+// felt it).
+//
 // The zone has SITEDNS_STORM_NAMES filler names: 20,000 by default, which
 // keeps CI fast; deploy/bench/reload-storm runs it with 1,000,000.
+// SITEDNS_STORM_SERVE adds flags to sitedns serve.
 func TestReloadStorm(t *testing.T) {
 	names := 20_000
 	if s := os.Getenv("SITEDNS_STORM_NAMES"); s != "" {
@@ -133,7 +139,7 @@ func TestReloadStorm(t *testing.T) {
 	if out, err := gen.CombinedOutput(); err != nil {
 		t.Fatalf("gen: %v\n%s", err, out)
 	}
-	in := start(t, "-config", filepath.Join(dir, "sitedns.toml"))
+	in := start(t, append([]string{"-config", filepath.Join(dir, "sitedns.toml")}, strings.Fields(os.Getenv("SITEDNS_STORM_SERVE"))...)...)
 	pid := in.cmd.Process.Pid
 	reloadTimeout := time.Duration(max(30, names/10_000)) * time.Second
 
@@ -148,6 +154,9 @@ func TestReloadStorm(t *testing.T) {
 		t.Fatalf("resetting the peak RSS: %v", err)
 	}
 
+	procs := metricValue(t, in, "go_sched_gomaxprocs_threads")
+	gcs := metricValue(t, in, "go_gc_duration_seconds_count")
+	waits := runQueueWait(pid)
 	stop = make(chan struct{})
 	during := queryStream(t, in, 500, stop)
 	count := metricValue(t, in, `sitedns_config_reloads_total{result="success"}`)
@@ -158,6 +167,8 @@ func TestReloadStorm(t *testing.T) {
 	took := time.Since(t0)
 	close(stop)
 	storm := during()
+	gcs = metricValue(t, in, "go_gc_duration_seconds_count") - gcs
+	waited := waitedSince(waits, runQueueWait(pid))
 	peak := procStatusKiB(t, pid, "VmHWM")
 	after := procStatusKiB(t, pid, "VmRSS")
 
@@ -174,6 +185,8 @@ func TestReloadStorm(t *testing.T) {
 	t.Logf("latency at 500 q/s before: p50 %v p99 %v max %v (%d queries); during the storm: p50 %v p99 %v p99.9 %v max %v (%d queries, %d unanswered within 1 s)",
 		pct(calm, 0.5), pct(calm, 0.99), pct(calm, 1), len(calm),
 		pct(storm, 0.5), pct(storm, 0.99), pct(storm, 0.999), pct(storm, 1), len(storm), lost)
+	t.Logf("GOMAXPROCS %v between reloads; %v collections during the storm; the server's threads that lived through it waited %v for a CPU in the kernel's run queue (%v a second)",
+		procs, gcs, waited.Round(time.Millisecond), (waited / time.Duration(max(1, took/time.Second))).Round(time.Millisecond))
 	if ratio > 2.2 {
 		t.Errorf("peak RSS %.2fx the steady RSS, want at most 2.2x", ratio)
 	}
@@ -182,6 +195,36 @@ func TestReloadStorm(t *testing.T) {
 	if lost*1000 > len(storm) {
 		t.Errorf("%d of %d queries unanswered within 1 s during the storm", lost, len(storm))
 	}
+}
+
+// runQueueWait returns how long the threads of a process had waited in the
+// kernel's run queue for a CPU, each (the second field of
+// /proc/PID/task/TID/schedstat); empty without scheduler statistics.
+func runQueueWait(pid int) map[string]time.Duration {
+	w := map[string]time.Duration{}
+	dirs, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "schedstat"))
+		f := strings.Fields(string(b))
+		if err != nil || len(f) < 2 {
+			continue // the thread ended, or no scheduler statistics
+		}
+		ns, _ := strconv.ParseInt(f[1], 10, 64)
+		w[filepath.Base(d)] = time.Duration(ns)
+	}
+	return w
+}
+
+// waitedSince returns how long the threads that are in both before and
+// now waited in the run queue in between.
+func waitedSince(before, now map[string]time.Duration) time.Duration {
+	var all time.Duration
+	for tid, d := range now {
+		if b, ok := before[tid]; ok {
+			all += d - b
+		}
+	}
+	return all
 }
 
 // TestReloadKeepsRotation: 10 reloads a second against a steady stream of

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -9,26 +10,40 @@ import (
 // compileBudget bounds what a compile may take from the answering: memory
 // and CPU. The snapshot compiles beside the serving one, and while it does:
 //
-// CPU: the compile runs on an OS thread of its own at a lower priority
-// (nice compileNice, Linux), so that the kernel, when the CPUs are short,
-// runs the answering threads before the compile's. Giving the compile one
-// more P (GOMAXPROCS) as well, so that a query never waits for the
-// scheduler's time slice behind it, was measured and dropped: at a million
-// names it cut the p99 latency during a reload storm from about 30 ms to
-// 12 ms on a loaded 2-CPU machine, but the peak RSS went from 1.95x to
-// 2.78x the steady state (deploy/bench/reload-storm, two runs each).
+// CPU, the kernel: the compile runs on an OS thread of its own at a lower
+// priority (nice compileNice, Linux), so that the kernel, when the CPUs are
+// short, runs the answering threads before the compile's.
+//
+// CPU, the Go scheduler: the runtime knows no priorities, and it is there
+// that queries waited. A compile allocates, so the garbage collector runs
+// through most of it, and its background mark workers take 25% of
+// GOMAXPROCS. Below 4 Ps (and at 6) the runtime cannot give them whole Ps,
+// so it makes them fractional: any P that schedules runs a mark worker
+// first while that P is behind its 25% share of the mark phase, and keeps
+// it there until the share is met or the worker's 10 ms time slice ends.
+// A blocking UDP reader yields its P whenever the runtime interrupts its
+// recvmmsg (a stack scan, the 10 ms preemption, a stop-the-world), so with
+// the default 3 Ps for 2 readers each reader's P in turn ran the compile's
+// mark work while the reader waited in the run queue: 30 back-to-back
+// reloads of a million names gave a p99 latency of 14.9 ms. So while
+// compiling (and collecting after the swap), GOMAXPROCS is raised to
+// compileProcs: one P more for the compile, and enough that the runtime
+// runs whole dedicated mark workers, which it puts on idle Ps and which
+// never take a P a reader yields. The p99 fell to 1.9 ms, the peak memory
+// stayed at 1.9x (deploy/bench/reload-storm; docs/performance.md, "Reload
+// storms", has the runs and what is left). A GOMAXPROCS set in the
+// environment is left as it is.
 //
 // Memory: a compile roughly doubles the live heap (the serving snapshot and
-// the new one). A compile roughly doubles the live heap (the
-// serving snapshot and the new one), and with the garbage collector's
-// default pacing (GOGC=100: collect when the heap has doubled since the
-// last collection) the heap could reach four times a snapshot: 30
-// back-to-back reloads of a million names peaked at 4.1x the steady RSS
-// and held 2.4 GB for minutes. So while compiling, a soft memory limit
-// (debug.SetMemoryLimit) of peakRatio times the steady state makes the
-// collector work harder instead of growing the heap; after the swap a
-// collection frees the old snapshot at once and returns its pages to the
-// kernel (debug.FreeOSMemory), and the steady state is measured again.
+// the new one), and with the garbage collector's default pacing (GOGC=100:
+// collect when the heap has doubled since the last collection) the heap
+// could reach four times a snapshot: 30 back-to-back reloads of a million
+// names peaked at 4.1x the steady RSS and held 2.4 GB for minutes. So while
+// compiling, a soft memory limit (debug.SetMemoryLimit) of peakRatio times
+// the steady state makes the collector work harder instead of growing the
+// heap; after the swap a collection frees the old snapshot at once and
+// returns its pages to the kernel (debug.FreeOSMemory), and the steady
+// state is measured again.
 //
 // A limit the user set (GOMEMLIMIT) is never raised. Used by the reloader
 // goroutine only.
@@ -38,6 +53,9 @@ type compileBudget struct {
 	// finish restores; limited says one is set.
 	prevLimit int64
 	limited   bool
+	// prevProcs is GOMAXPROCS before compiling raised it, which finish
+	// restores; 0 when it was not raised.
+	prevProcs int
 }
 
 // peakRatio is the memory limit during a compile, as a multiple of the
@@ -63,6 +81,14 @@ func (m *compileBudget) compiling(compile func()) {
 		debug.SetMemoryLimit(int64(limit))
 	}
 
+	if m.prevProcs == 0 && os.Getenv("GOMAXPROCS") == "" {
+		cur := runtime.GOMAXPROCS(0)
+		if n := compileProcs(cur); n != cur {
+			runtime.GOMAXPROCS(n)
+			m.prevProcs = cur
+		}
+	}
+
 	done := make(chan struct{})
 	var panicked any
 	go func() {
@@ -81,21 +107,41 @@ func (m *compileBudget) compiling(compile func()) {
 	}
 }
 
+// compileProcs is GOMAXPROCS while compiling in a process that has cur: one
+// P more, for the compile, and never a count for which the runtime (Go 1.26,
+// gcControllerState.startCycle) makes its 25% of mark workers fractional
+// rather than dedicated: 1 to 3 Ps (0.25 to 0.75 of a worker) and 6 (1.5).
+func compileProcs(cur int) int {
+	n := cur + 1
+	switch {
+	case n < 4:
+		return 4
+	case n == 6:
+		return 7
+	}
+	return n
+}
+
 // compileNice is the nice value of a compiling thread: ten steps below the
 // answering threads, which then weigh about ten times as much when the
 // CPUs are short, while the compile still progresses on a busy machine.
 const compileNice = 10
 
 // finish ends a compile, swapped in or not (once; later calls do nothing):
-// it frees the snapshot that
-// lost (the one replaced, or the one refused), measures the new steady
-// state and restores the memory limit. The queries still answered from a
+// it frees the snapshot that lost (the one replaced, or the one refused),
+// measures the new steady state, and restores GOMAXPROCS and the memory
+// limit. The collection that frees the old snapshot still runs with the
+// compile's Ps, for the same reason as the compile. The queries still answered from a
 // replaced snapshot keep only what they touch alive.
 func (m *compileBudget) finish() {
 	if !m.limited {
 		return // finished already
 	}
 	m.settle()
+	if m.prevProcs != 0 {
+		runtime.GOMAXPROCS(m.prevProcs)
+		m.prevProcs = 0
+	}
 	debug.SetMemoryLimit(m.prevLimit)
 	m.limited = false
 }
