@@ -61,18 +61,19 @@ func (s *Sender) Changed(old, cur *zones.Snapshot) {
 			continue
 		}
 		for _, a := range z.AlsoNotify {
-			go s.send(z.Origin, z.SOA, a)
+			go s.send(z.Origin, z.SOA, z.TransferTSIG, a)
 		}
 	}
 }
 
 // send tells addr that origin is now at soa's serial, trying again (after
-// 1, 2, 4... timeouts) until it answers or the tries run out.
-func (s *Sender) send(origin string, soa *dns.SOA, addr netip.AddrPort) {
+// 1, 2, 4... timeouts) until it answers or the tries run out. With a key,
+// each NOTIFY is signed with it and the response must be (RFC 8945).
+func (s *Sender) send(origin string, soa *dns.SOA, key *zones.TSIGKey, addr netip.AddrPort) {
 	var err error
 	wait := s.timeout
 	for try := 0; try < s.tries; try++ {
-		if err = s.once(origin, soa, addr); err == nil {
+		if err = s.once(origin, soa, key, addr); err == nil {
 			s.log.Info("NOTIFY sent", zap.String("zone", origin), zap.Uint32("serial", soa.Serial), zap.Stringer("to", addr))
 			return
 		}
@@ -89,17 +90,26 @@ func (s *Sender) send(origin string, soa *dns.SOA, addr netip.AddrPort) {
 
 // once sends one NOTIFY (the SOA in the answer section, as RFC 1996 §3.7
 // allows) and checks the response.
-func (s *Sender) once(origin string, soa *dns.SOA, addr netip.AddrPort) error {
+func (s *Sender) once(origin string, soa *dns.SOA, key *zones.TSIGKey, addr netip.AddrPort) error {
 	m := new(dns.Msg)
 	m.SetNotify(origin)
 	m.Answer = []dns.RR{soa}
 	c := &dns.Client{Net: "udp", Timeout: s.timeout}
+	if key != nil {
+		// The client signs the message and verifies the response's TSIG
+		// when there is one; one missing is checked below.
+		m.SetTsig(key.Name, key.Algorithm, 300, time.Now().Unix())
+		c.TsigSecret = map[string]string{key.Name: key.Secret}
+	}
 	r, _, err := c.ExchangeContext(s.ctx, m, addr.String())
 	if err != nil {
 		return err
 	}
 	if r.Opcode != dns.OpcodeNotify || r.Rcode != dns.RcodeSuccess {
 		return fmt.Errorf("response %s, opcode %s", dns.RcodeToString[r.Rcode], dns.OpcodeToString[r.Opcode])
+	}
+	if key != nil && r.IsTsig() == nil {
+		return fmt.Errorf("response not signed with %s", key.Name)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"testing"
@@ -87,3 +88,70 @@ func TestRetry(t *testing.T) {
 		}
 	}
 }
+
+// TestSigned: with the zone's transfer_tsig key, the NOTIFY is signed with
+// it (the peer verifies it) and a response must be signed too: an unsigned
+// one counts as no answer, and the NOTIFY is sent again.
+func TestSigned(t *testing.T) {
+	key := &zones.TSIGKey{Name: "xfr-key.", Algorithm: dns.HmacSHA256, Secret: "c2l0ZWRucy10ZXN0LXNlY3JldC0zMmJ5dGVzLWxvbmc="}
+	peer := func(signReply bool) (netip.AddrPort, chan error) {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan error, 16)
+		srv := &dns.Server{PacketConn: pc, TsigSecret: map[string]string{key.Name: key.Secret},
+			Handler: dns.HandlerFunc(func(w dns.ResponseWriter, m *dns.Msg) {
+				got <- w.TsigStatus()
+				if m.IsTsig() == nil {
+					got <- errUnsigned
+				}
+				r := new(dns.Msg)
+				r.SetReply(m)
+				if signReply {
+					r.SetTsig(key.Name, key.Algorithm, 300, time.Now().Unix())
+				}
+				w.WriteMsg(r)
+			})}
+		go srv.ActivateAndServe()
+		t.Cleanup(func() { srv.Shutdown() })
+		return netip.MustParseAddrPort(pc.LocalAddr().String()), got
+	}
+
+	a, got := peer(true)
+	s := New(context.Background(), nil)
+	z := zone("contoso.lab.", 2, a)
+	z.TransferTSIG = key
+	s.Changed(nil, &zones.Snapshot{Zones: []*zones.Zone{z}})
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("the peer's check of the NOTIFY's TSIG: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no NOTIFY")
+	}
+	select {
+	case err := <-got:
+		t.Errorf("a second NOTIFY after a signed answer (%v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	b, got := peer(false)
+	s.timeout, s.tries = 50*time.Millisecond, 2
+	z = zone("contoso.lab.", 3, b)
+	z.TransferTSIG = key
+	s.Changed(nil, &zones.Snapshot{Zones: []*zones.Zone{z}})
+	for i := range 2 {
+		select {
+		case err := <-got:
+			if err != nil {
+				t.Fatalf("try %d: %v", i+1, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("try %d never came: an unsigned answer was taken", i+1)
+		}
+	}
+}
+
+var errUnsigned = errors.New("NOTIFY not signed")

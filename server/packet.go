@@ -44,6 +44,9 @@ type scratch struct {
 	tap     TapEvent
 	tapName []byte
 
+	// tsig is what the query's TSIG asks of its answer (checkTSIG).
+	tsig tsigQuery
+
 	// peer is the packet's source address (never the ECS address): what
 	// response rate limiting keys on. serve sets it for the general path.
 	peer netip.Addr
@@ -149,7 +152,9 @@ func (s *Server) serveSafe(sc *scratch, dst, req []byte, src netip.AddrPort, t m
 			out, xfr, ok = nil, nil, false
 		}
 	}()
+	sc.tsig.signed = false
 	out, xfr = s.serve(sc, dst, req, src, t, start, stream)
+	out = signTSIG(sc, dst, out)
 	if s.cfg.Tap != nil && len(out) > 0 {
 		s.tapAnswer(sc, req, out, src, t, start)
 	}
@@ -206,6 +211,9 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 		return s.finish(sc, dst, dns.RcodeBadVers, t, start), nil
 	}
 	snap := s.snap.Load()
+	if !checkTSIG(sc, snap, req) {
+		return s.finish(sc, dst, dns.RcodeNotAuth, t, start), nil
+	}
 	if snap == nil {
 		return s.finish(sc, dst, dns.RcodeServerFailure, t, start), nil
 	}
@@ -235,7 +243,7 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 	}
 	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
 		z := zoneAt(snap, strings.ToLower(q.Name))
-		if t != metrics.TCP || z == nil || !transferAllowed(snap, src.Addr()) {
+		if t != metrics.TCP || z == nil || !transferAllowed(snap, src.Addr()) || !transferTSIG(sc, z) {
 			return s.finish(sc, dst, dns.RcodeRefused, t, start), nil
 		}
 		if z.Expired {
@@ -258,7 +266,7 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 	}
 	limit := maxTCPSize
 	if t == metrics.UDP {
-		limit = udpLimit(&w.opt, snap)
+		limit = udpLimit(&w.opt, snap) - sc.tsig.room()
 	}
 	return s.writeMsg(sc, dst, snap, d, t, limit, start), nil
 }

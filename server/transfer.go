@@ -203,6 +203,7 @@ func (s *Server) transferStream(sc *scratch, buf []byte, z *zones.Zone, start ti
 	r := &sc.resp
 	r.Authoritative = true
 	var err error
+	mac := sc.tsig.mac
 	for first := true; len(rrs) > 0 && err == nil; first = false {
 		n, size := 0, 0
 		for n < len(rrs) {
@@ -222,6 +223,13 @@ func (s *Server) transferStream(sc *scratch, buf []byte, z *zones.Zone, start ti
 		var out []byte
 		if out, _ = s.pack(sc, buf, maxTCPSize, false); out == nil {
 			break
+		}
+		if sc.tsig.signed {
+			// Each message covers the MAC of the one before it, and the
+			// first the query's (RFC 8945 §5.3.1).
+			if out, mac, err = tsigSign(out, &sc.tsig, mac, !first); err != nil {
+				break
+			}
 		}
 		err = write(out)
 	}

@@ -85,8 +85,10 @@ type zoneConfig struct {
 	TSIG       string   `toml:"tsig"`
 	NotifyFrom []string `toml:"notify_from"`
 	Store      string   `toml:"store"`
-	// Any zone: where to send NOTIFY when its serial changes.
-	AlsoNotify []string `toml:"also_notify"`
+	// Any zone: where to send NOTIFY when its serial changes, and the
+	// key transfers out and those NOTIFYs are signed with.
+	AlsoNotify   []string `toml:"also_notify"`
+	TransferTSIG string   `toml:"transfer_tsig"`
 }
 
 // dnssecConfig is a [zone.dnssec] table: the zone is signed when it is

@@ -119,14 +119,32 @@ func (c *compiler) tsigKeys(cfg *fileConfig, snap *Snapshot) {
 	}
 }
 
+// TSIGKey returns the [[tsig]] key named name (fully qualified, any case),
+// or nil.
+func (s *Snapshot) TSIGKey(name string) *TSIGKey {
+	for i := range s.TSIG {
+		if strings.EqualFold(s.TSIG[i].Name, name) {
+			return &s.TSIG[i]
+		}
+	}
+	return nil
+}
+
 func validKeyName(name string) bool {
 	_, ok := dns.IsDomainName(name)
 	return ok && name != "."
 }
 
 // secondary compiles the secondary keys of a [[zone]]: nil for a zone whose
-// records are in the config. It also compiles also_notify into z.
+// records are in the config. It also compiles also_notify and
+// transfer_tsig into z.
 func (c *compiler) secondary(zc *zoneConfig, blk span, field string, z *Zone) *Secondary {
+	if zc.TransferTSIG != "" {
+		z.TransferTSIG = c.tsig[strings.ToLower(dns.Fqdn(zc.TransferTSIG))]
+		if z.TransferTSIG == nil {
+			c.add(c.loc.value(blk, "transfer_tsig", zc.TransferTSIG), field+": transfer_tsig", zc.TransferTSIG, "no [[tsig]] has this name")
+		}
+	}
 	for _, a := range zc.AlsoNotify {
 		ap, err := parseAddrPort(a)
 		if err != nil {

@@ -173,6 +173,11 @@ type Zone struct {
 	// AlsoNotify are the addresses sent a NOTIFY when the zone's serial
 	// changes ([[zone]] also_notify).
 	AlsoNotify []netip.AddrPort
+	// TransferTSIG is the key that a transfer of the zone (AXFR, IXFR)
+	// must be signed with, whose answer is signed with it, and that signs
+	// the NOTIFYs to AlsoNotify ([[zone]] transfer_tsig); nil: transfers
+	// are allowed by address alone (axfr_allow), NOTIFYs go unsigned.
+	TransferTSIG *TSIGKey
 	// Deltas are the differences between the zone's last few versions,
 	// oldest first, the last ending at SOA's serial: what an IXFR out
 	// (RFC 1995) sends. Set by the server's CarryDeltas before the snapshot
