@@ -3,8 +3,8 @@ package server
 import (
 	"net/netip"
 	"os"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 

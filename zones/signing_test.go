@@ -312,7 +312,7 @@ func TestSignedSerial(t *testing.T) {
 		{2026120101, serialEpoch.Add(90*time.Second + 999*time.Millisecond), 2026120191},
 		{1, time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC), 1 + 339*86400},
 		{2026120101, time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), 2055452901}, // docs/dnssec.md
-		{^uint32(0) - 9, serialEpoch.Add(20 * time.Second), 10}, // wraps, RFC 1982
+		{^uint32(0) - 9, serialEpoch.Add(20 * time.Second), 10},                 // wraps, RFC 1982
 	} {
 		if got := SignedSerial(tc.serial, tc.at); got != tc.want {
 			t.Errorf("SignedSerial(%d, %s) = %d, want %d", tc.serial, tc.at, got, tc.want)
