@@ -74,204 +74,283 @@ type collision struct{ field, name, msg string }
 // build lays out every record of the lab, zone by zone. It fails only when
 // two roles claim the same name.
 func build(l *Lab) ([]*zoneOut, *collision) {
-	zs := make([]*zoneOut, len(l.Zones))
-	byOrigin := map[string]*zoneOut{}
-	for i, z := range l.Zones {
-		zs[i] = &zoneOut{origin: z}
-		byOrigin[z] = zs[i]
+	y := newLayout(l)
+	y.apexes()
+	for _, d := range l.SIPDomains {
+		y.signIn(d)
+		y.edgeSRV(d)
 	}
-	owners := map[string]*entry{}
-	var clash *collision
-	add := func(e *entry) {
-		if clash != nil {
-			return
-		}
-		if prev, ok := owners[e.owner]; ok {
-			clash = &collision{field: e.field, name: e.owner,
-				msg: fmt.Sprintf("is both the %s and the %s; give them different names", prev.role, e.role)}
-			return
-		}
-		owners[e.owner] = e
-		z := byOrigin[l.ZoneOf(e.owner)]
-		z.entries = append(z.entries, e)
+	y.edgeNames()
+	y.exchange()
+	y.cwa()
+	y.hosts()
+	if y.clash != nil {
+		return nil, y.clash
 	}
-	ttl := l.TTL
-	rr := func(typ, data string) string { return fmt.Sprintf("%d IN %s %s", ttl, typ, data) }
-	addrRR := func(ip netip.Addr) string {
-		if ip.Is4() {
-			return rr("A", ip.String())
-		}
-		return rr("AAAA", ip.String())
-	}
-	everyScope := func(recs []string) map[string][]string {
-		m := map[string][]string{}
-		for _, s := range l.Scopes {
-			m[s] = recs
-		}
-		return m
-	}
-	internalOnly := func(owner string, sec int, role, field, comment string, recs ...string) {
-		add(&entry{owner: owner, section: sec, role: role, field: field, comment: comment,
-			aware: true, internal: everyScope(recs)})
-	}
-	plain := func(owner string, sec int, role, field, comment string, recs ...string) {
-		add(&entry{owner: owner, section: sec, role: role, field: field, comment: comment, plain: recs})
-	}
+	return y.zones, nil
+}
 
-	// Apexes.
+// layout is one build in progress: the lab's zones and their entries so
+// far, every owner claimed so far, and the first collision. Entries are
+// kept in the order they are added; after a collision nothing more is.
+type layout struct {
+	l        *Lab
+	zones    []*zoneOut
+	byOrigin map[string]*zoneOut
+	owners   map[string]*entry
+	clash    *collision
+}
+
+func newLayout(l *Lab) *layout {
+	y := &layout{l: l, zones: make([]*zoneOut, len(l.Zones)), byOrigin: map[string]*zoneOut{}, owners: map[string]*entry{}}
+	for i, z := range l.Zones {
+		y.zones[i] = &zoneOut{origin: z}
+		y.byOrigin[z] = y.zones[i]
+	}
+	return y
+}
+
+// add places e in the zone of its owner, or records the collision when
+// another role already claimed the owner.
+func (y *layout) add(e *entry) {
+	if y.clash != nil {
+		return
+	}
+	if prev, ok := y.owners[e.owner]; ok {
+		y.clash = &collision{field: e.field, name: e.owner,
+			msg: fmt.Sprintf("is both the %s and the %s; give them different names", prev.role, e.role)}
+		return
+	}
+	y.owners[e.owner] = e
+	z := y.byOrigin[y.l.ZoneOf(e.owner)]
+	z.entries = append(z.entries, e)
+}
+
+// rr is a record's data after the owner, at the lab's TTL ("300 IN A 10.1.1.10").
+func (y *layout) rr(typ, data string) string { return fmt.Sprintf("%d IN %s %s", y.l.TTL, typ, data) }
+
+// addrRR is the A or AAAA record of ip.
+func (y *layout) addrRR(ip netip.Addr) string {
+	if ip.Is4() {
+		return y.rr("A", ip.String())
+	}
+	return y.rr("AAAA", ip.String())
+}
+
+// everyScope gives recs to the clients of every scope.
+func (y *layout) everyScope(recs []string) map[string][]string {
+	m := map[string][]string{}
+	for _, s := range y.l.Scopes {
+		m[s] = recs
+	}
+	return m
+}
+
+// internalOnly adds an owner whose records only the clients in a site get.
+func (y *layout) internalOnly(owner string, sec int, role, field, comment string, recs ...string) {
+	y.add(&entry{owner: owner, section: sec, role: role, field: field, comment: comment,
+		aware: true, internal: y.everyScope(recs)})
+}
+
+// plain adds an owner whose records everyone gets.
+func (y *layout) plain(owner string, sec int, role, field, comment string, recs ...string) {
+	y.add(&entry{owner: owner, section: sec, role: role, field: field, comment: comment, plain: recs})
+}
+
+// apexes adds each zone's SOA, its NS when the name server has an
+// address, and the MX in the SMTP domains.
+func (y *layout) apexes() {
+	l := y.l
 	for _, z := range l.Zones {
 		recs := []string{fmt.Sprintf("3600 IN SOA %s. %s. %d 3600 600 86400 300", l.NS.FQDN, l.Hostmaster, l.Serial)}
 		if l.NS.Addr.IsValid() {
 			recs = append(recs, fmt.Sprintf("3600 IN NS %s.", l.NS.FQDN))
 		}
 		if l.Exchange != nil && contains(l.SMTPDomains, z) {
-			recs = append(recs, rr("MX", fmt.Sprintf("%d %s.", l.Exchange.MXPref, l.Exchange.Mail)))
+			recs = append(recs, y.rr("MX", fmt.Sprintf("%d %s.", l.Exchange.MXPref, l.Exchange.Mail)))
 		}
-		plain(z, secApex, "zone apex", "sip_domains", "", recs...)
+		y.plain(z, secApex, "zone apex", "sip_domains", "", recs...)
 	}
+}
 
-	// OCS sign-in, per SIP domain.
-	pool := l.Pool
-	for _, d := range l.SIPDomains {
-		target := pool.FQDN
-		if !strings.HasSuffix(pool.FQDN, "."+d) {
-			// The SRV target must lie in the SIP domain itself.
-			target = "sipinternal." + d
-		}
-		internalOnly("_sipinternaltls._tcp."+d, secSIP, "internal sign-in SRV record", "sip_domains",
-			"Internal sign-in over TLS: exactly one SRV record, to the pool. Internal only.",
-			rr("SRV", "0 0 5061 "+target+"."))
-		if pool.AllowTCP {
-			internalOnly("_sipinternal._tcp."+d, secSIP, "internal sign-in SRV record (TCP)", "pool.allow_tcp",
-				"Internal sign-in over TCP (allow_tcp): internal clients only; external clients must use TLS.",
-				rr("SRV", "0 0 5060 "+target+"."))
-		}
-		internalOnly("sipinternal."+d, secSIP, "sipinternal fallback name", "sip_domains",
-			"Fallback A record for internal clients: the pool. Internal only.", addrRR(pool.Addr))
-		sip := &entry{owner: "sip." + d, section: secSIP, role: "sip name", field: "sip_domains", aware: true,
-			internal: everyScope([]string{addrRR(pool.Addr)})}
-		if l.Edge != nil {
-			sip.def = []string{addrRR(l.Edge.Access.Addr)}
-			sip.comment = "Split: inside, sip is the pool (automatic configuration; the pool certificate\n" +
-				"carries the name); outside, the Access Edge (the Edge certificate's subject name)."
-		} else {
-			sip.comment = "The pool, for internal clients (automatic configuration). Internal only: no Edge."
-		}
-		add(sip)
-		if l.Edge != nil {
-			plain("_sip._tls."+d, secEdge, "remote access SRV record", "edge.access", "",
-				rr("SRV", "0 0 443 sip."+d+"."))
-			plain("_sipfederationtls._tcp."+d, secEdge, "federation SRV record", "edge.access", "",
-				rr("SRV", "0 0 5061 sip."+d+"."))
-			plain("sipexternal."+d, secEdge, "sipexternal fallback name", "edge.access", "",
-				addrRR(l.Edge.Access.Addr))
-		}
+// signIn adds the OCS sign-in names of SIP domain d: the internal SRV
+// records, the sipinternal fallback and sip, split when there is an Edge.
+func (y *layout) signIn(d string) {
+	l, pool := y.l, y.l.Pool
+	target := pool.FQDN
+	if !strings.HasSuffix(pool.FQDN, "."+d) {
+		// The SRV target must lie in the SIP domain itself.
+		target = "sipinternal." + d
 	}
+	y.internalOnly("_sipinternaltls._tcp."+d, secSIP, "internal sign-in SRV record", "sip_domains",
+		"Internal sign-in over TLS: exactly one SRV record, to the pool. Internal only.",
+		y.rr("SRV", "0 0 5061 "+target+"."))
+	if pool.AllowTCP {
+		y.internalOnly("_sipinternal._tcp."+d, secSIP, "internal sign-in SRV record (TCP)", "pool.allow_tcp",
+			"Internal sign-in over TCP (allow_tcp): internal clients only; external clients must use TLS.",
+			y.rr("SRV", "0 0 5060 "+target+"."))
+	}
+	y.internalOnly("sipinternal."+d, secSIP, "sipinternal fallback name", "sip_domains",
+		"Fallback A record for internal clients: the pool. Internal only.", y.addrRR(pool.Addr))
+	sip := &entry{owner: "sip." + d, section: secSIP, role: "sip name", field: "sip_domains", aware: true,
+		internal: y.everyScope([]string{y.addrRR(pool.Addr)})}
 	if l.Edge != nil {
-		e := l.Edge
-		plain(e.WebConf.FQDN, secEdge, "Web Conferencing Edge name", "edge.webconf_name", "", addrRR(e.WebConf.Addr))
-		if e.AV.Addr.IsValid() {
-			plain(e.AV.FQDN, secEdge, "A/V Edge name", "edge.av_name", "", addrRR(e.AV.Addr))
+		sip.def = []string{y.addrRR(l.Edge.Access.Addr)}
+		sip.comment = "Split: inside, sip is the pool (automatic configuration; the pool certificate\n" +
+			"carries the name); outside, the Access Edge (the Edge certificate's subject name)."
+	} else {
+		sip.comment = "The pool, for internal clients (automatic configuration). Internal only: no Edge."
+	}
+	y.add(sip)
+}
+
+// edgeSRV adds the remote access and federation SRV records of SIP domain
+// d and its sipexternal fallback, when there is an Edge.
+func (y *layout) edgeSRV(d string) {
+	e := y.l.Edge
+	if e == nil {
+		return
+	}
+	y.plain("_sip._tls."+d, secEdge, "remote access SRV record", "edge.access", "",
+		y.rr("SRV", "0 0 443 sip."+d+"."))
+	y.plain("_sipfederationtls._tcp."+d, secEdge, "federation SRV record", "edge.access", "",
+		y.rr("SRV", "0 0 5061 sip."+d+"."))
+	y.plain("sipexternal."+d, secEdge, "sipexternal fallback name", "edge.access", "",
+		y.addrRR(e.Access.Addr))
+}
+
+// edgeNames adds the Web Conferencing and A/V Edge names, when there is an Edge.
+func (y *layout) edgeNames() {
+	e := y.l.Edge
+	if e == nil {
+		return
+	}
+	y.plain(e.WebConf.FQDN, secEdge, "Web Conferencing Edge name", "edge.webconf_name", "", y.addrRR(e.WebConf.Addr))
+	if e.AV.Addr.IsValid() {
+		y.plain(e.AV.FQDN, secEdge, "A/V Edge name", "edge.av_name", "", y.addrRR(e.AV.Addr))
+	}
+}
+
+// exchange adds autodiscover and its SRV record in each SMTP domain, the
+// mail name and the affinity names, when there is Exchange.
+func (y *layout) exchange() {
+	l, x := y.l, y.l.Exchange
+	if x == nil {
+		return
+	}
+	perScope := y.casByScope()
+	var def []string
+	if x.External.IsValid() {
+		def = []string{y.addrRR(x.External)}
+	}
+	splitComment := "Split: clients in a site get the CAS of their own scope (netmask ordering puts\n" +
+		"the CAS of their own /24 first, round robin spreads the rest); everyone else gets\n" +
+		"the published address."
+	if def == nil {
+		splitComment = "Clients in a site get the CAS of their own scope. Internal only: no external address."
+	}
+	for _, d := range l.SMTPDomains {
+		y.add(&entry{owner: "autodiscover." + d, section: secExchange, role: "Autodiscover name", field: "smtp_domains",
+			comment: "Autodiscover for " + d + ".\n" + splitComment, aware: true, internal: perScope, def: def})
+		y.plain("_autodiscover._tcp."+d, secExchange, "Autodiscover SRV record", "smtp_domains", "",
+			y.rr("SRV", "0 0 443 "+x.Mail+"."))
+	}
+	y.add(&entry{owner: x.Mail, section: secExchange, role: "mail name (OWA, Outlook Anywhere, EWS)", field: "exchange.mail",
+		comment: "OWA, Outlook Anywhere and EWS; the MX and _autodiscover._tcp target. " + splitComment,
+		aware:   true, internal: perScope, def: def})
+	if x.Affinity {
+		y.affinityNames()
+	}
+}
+
+// casByScope gives each scope the addresses of its own CAS, or of every
+// CAS when it has none (as Outlook would pick any).
+func (y *layout) casByScope() map[string][]string {
+	perScope := map[string][]string{}
+	for _, s := range y.l.Scopes {
+		cas := y.l.ScopeCAS(s)
+		if len(cas) == 0 {
+			cas = y.l.CAS() // no CAS of its own: any CAS, as Outlook would pick one
+		}
+		for _, c := range cas {
+			perScope[s] = append(perScope[s], y.addrRR(c.Addr))
 		}
 	}
+	return perScope
+}
 
-	// Exchange.
-	if x := l.Exchange; x != nil {
-		perScope := map[string][]string{}
-		for _, s := range l.Scopes {
-			cas := l.ScopeCAS(s)
-			if len(cas) == 0 {
-				cas = l.CAS() // no CAS of its own: any CAS, as Outlook would pick one
-			}
-			for _, c := range cas {
-				perScope[s] = append(perScope[s], addrRR(c.Addr))
-			}
+// affinityNames adds affinity<scope> in the primary SMTP domain for each
+// scope with a CAS of its own: round robin over those CAS, internal only.
+func (y *layout) affinityNames() {
+	smtp := y.l.PrimarySMTP()
+	for _, s := range y.l.Scopes {
+		cas := y.l.ScopeCAS(s)
+		if len(cas) == 0 {
+			continue
 		}
-		var def []string
-		if x.External.IsValid() {
-			def = []string{addrRR(x.External)}
+		var recs []string
+		for _, c := range cas {
+			recs = append(recs, y.addrRR(c.Addr))
 		}
-		splitComment := "Split: clients in a site get the CAS of their own scope (netmask ordering puts\n" +
-			"the CAS of their own /24 first, round robin spreads the rest); everyone else gets\n" +
-			"the published address."
-		if def == nil {
-			splitComment = "Clients in a site get the CAS of their own scope. Internal only: no external address."
-		}
-		for _, d := range l.SMTPDomains {
-			add(&entry{owner: "autodiscover." + d, section: secExchange, role: "Autodiscover name", field: "smtp_domains",
-				comment: "Autodiscover for " + d + ".\n" + splitComment, aware: true, internal: perScope, def: def})
-			plain("_autodiscover._tcp."+d, secExchange, "Autodiscover SRV record", "smtp_domains", "",
-				rr("SRV", "0 0 443 "+x.Mail+"."))
-		}
-		add(&entry{owner: x.Mail, section: secExchange, role: "mail name (OWA, Outlook Anywhere, EWS)", field: "exchange.mail",
-			comment: "OWA, Outlook Anywhere and EWS; the MX and _autodiscover._tcp target. " + splitComment,
-			aware:   true, internal: perScope, def: def})
-		if x.Affinity {
-			for _, s := range l.Scopes {
-				cas := l.ScopeCAS(s)
-				if len(cas) == 0 {
-					continue
-				}
-				var recs []string
-				for _, c := range cas {
-					recs = append(recs, addrRR(c.Addr))
-				}
-				internalOnly("affinity"+strings.ToLower(s)+"."+l.PrimarySMTP(), secExchange,
-					"affinity name of scope "+s, "exchange.affinity_names",
-					fmt.Sprintf("Autodiscover site affinity for scope %s: set AutodiscoverServiceInternalUri of its CAS to\n"+
-						"https://affinity%s.%s/Autodiscover/Autodiscover.xml and AutodiscoverSiteScope to its\n"+
-						"sites. Round robin over the scope's CAS. Internal only.",
-						s, strings.ToLower(s), l.PrimarySMTP()),
-					recs...)
-			}
-		}
+		y.internalOnly("affinity"+strings.ToLower(s)+"."+smtp, secExchange,
+			"affinity name of scope "+s, "exchange.affinity_names",
+			fmt.Sprintf("Autodiscover site affinity for scope %s: set AutodiscoverServiceInternalUri of its CAS to\n"+
+				"https://affinity%s.%s/Autodiscover/Autodiscover.xml and AutodiscoverSiteScope to its\n"+
+				"sites. Round robin over the scope's CAS. Internal only.",
+				s, strings.ToLower(s), smtp),
+			recs...)
 	}
+}
 
-	// CWA.
-	if w := l.CWA; w != nil {
-		e := &entry{owner: w.FQDN, section: secCWA, role: "CWA name", field: "cwa.name", aware: true,
-			internal: everyScope([]string{addrRR(w.Internal)})}
-		if w.External.IsValid() {
-			e.def = []string{addrRR(w.External)}
-			e.comment = "Split: the CWA server inside, the reverse proxy outside."
-		} else {
-			e.comment = "The CWA server. Internal only."
-		}
-		add(e)
-		for _, p := range []string{"download.", "as."} {
-			plain(p+w.FQDN, secCWA, "CWA desktop sharing alias", "cwa.name", "", rr("CNAME", w.FQDN+"."))
-		}
+// cwa adds the CWA name, split when it has an external address, and its
+// desktop sharing aliases, when there is CWA.
+func (y *layout) cwa() {
+	w := y.l.CWA
+	if w == nil {
+		return
 	}
+	e := &entry{owner: w.FQDN, section: secCWA, role: "CWA name", field: "cwa.name", aware: true,
+		internal: y.everyScope([]string{y.addrRR(w.Internal)})}
+	if w.External.IsValid() {
+		e.def = []string{y.addrRR(w.External)}
+		e.comment = "Split: the CWA server inside, the reverse proxy outside."
+	} else {
+		e.comment = "The CWA server. Internal only."
+	}
+	y.add(e)
+	for _, p := range []string{"download.", "as."} {
+		y.plain(p+w.FQDN, secCWA, "CWA desktop sharing alias", "cwa.name", "", y.rr("CNAME", w.FQDN+"."))
+	}
+}
 
-	// Host names.
+// hosts adds the servers' own host names: the name server, the pool and
+// its web farms, the Edge's internal name and every CAS.
+func (y *layout) hosts() {
+	l, pool := y.l, y.l.Pool
 	if l.NS.Addr.IsValid() {
-		plain(l.NS.FQDN, secHosts, "name server", "dns.nameserver", "", addrRR(l.NS.Addr))
+		y.plain(l.NS.FQDN, secHosts, "name server", "dns.nameserver", "", y.addrRR(l.NS.Addr))
 	}
-	internalOnly(pool.FQDN, secHosts, "pool FQDN", "pool.fqdn",
-		"The pool (its load balancer VIP, or the Standard Edition server). Internal only.", addrRR(pool.Addr))
+	y.internalOnly(pool.FQDN, secHosts, "pool FQDN", "pool.fqdn",
+		"The pool (its load balancer VIP, or the Standard Edition server). Internal only.", y.addrRR(pool.Addr))
 	if pool.WebFarmInternal != pool.FQDN {
-		internalOnly(pool.WebFarmInternal, secHosts, "internal web farm FQDN", "pool.web_farm_internal",
-			"Internal web farm FQDN (address book, group expansion, meeting content). Internal only.", addrRR(pool.Addr))
+		y.internalOnly(pool.WebFarmInternal, secHosts, "internal web farm FQDN", "pool.web_farm_internal",
+			"Internal web farm FQDN (address book, group expansion, meeting content). Internal only.", y.addrRR(pool.Addr))
 	}
 	if pool.WebFarmExternal != "" && l.ReverseProxy != nil {
-		plain(pool.WebFarmExternal, secHosts, "external web farm FQDN", "pool.web_farm_external", "",
-			addrRR(l.ReverseProxy.Addr))
+		y.plain(pool.WebFarmExternal, secHosts, "external web farm FQDN", "pool.web_farm_external", "",
+			y.addrRR(l.ReverseProxy.Addr))
 	}
 	if l.Edge != nil {
-		internalOnly(l.Edge.Internal.FQDN, secHosts, "Edge internal FQDN", "edge.internal_fqdn",
+		y.internalOnly(l.Edge.Internal.FQDN, secHosts, "Edge internal FQDN", "edge.internal_fqdn",
 			"The Edge server's internal interface (next hop from the pool; A/V authentication). Internal only.",
-			addrRR(l.Edge.Internal.Addr))
+			y.addrRR(l.Edge.Internal.Addr))
 	}
 	for _, s := range l.Sites {
 		for _, c := range s.CAS {
-			internalOnly(c.FQDN, secHosts, "CAS "+c.Name, "site.cas.fqdn",
-				fmt.Sprintf("CAS %s in site %s. Internal only.", c.Name, s.Name), addrRR(c.Addr))
+			y.internalOnly(c.FQDN, secHosts, "CAS "+c.Name, "site.cas.fqdn",
+				fmt.Sprintf("CAS %s in site %s. Internal only.", c.Name, s.Name), y.addrRR(c.Addr))
 		}
 	}
-	if clash != nil {
-		return nil, clash
-	}
-	return zs, nil
 }
 
 func contains(list []string, s string) bool {
