@@ -378,107 +378,143 @@ func Config(l *Lab) []byte {
 		// Validate rejects colliding names; a Lab built by hand may not.
 		panic("scaffold: " + clash.name + " " + clash.msg)
 	}
-	var b strings.Builder
-	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-
-	w("# sitedns configuration for the OCS 2007 R2 + Exchange 2007/2010 lab of %s.\n", strings.Join(l.Zones, ", "))
-	w("# Written by \"sitedns scaffold\" from %s. Check it after any edit with\n", l.Source)
-	w("#   sitedns check -config FILE\n#\n")
-	w("# Split DNS. Each [[site]] carries a scope (%s). A client whose address lies in a site's\n", strings.Join(l.Scopes, ", "))
-	w("# subnets gets the internal answers, the [zone.name.scope.<scope>] sets. Every other client (the\n")
-	w("# Internet, an unknown subnet) gets the [zone.name.default] set, or nothing where a name has no\n")
-	w("# default set: those names are internal only. Plain records are the same for everyone.\n")
-	w("#\n# The certificate names and the ports to open: sitedns scaffold -plan with the same answers.\n\n")
-
-	if len(l.Listen) > 0 {
-		w("[server]\nlisten = %s\n\n", quoteList(l.Listen))
-	} else {
-		w("# [server]\n")
-		if l.NS.Addr.IsValid() {
-			w("# listen = [%q]   # where the lab's clients send their queries; -listen overrides\n\n", netip.AddrPortFrom(l.NS.Addr, 53).String())
-		} else {
-			w("# listen = [\"0.0.0.0:53\"]   # where the lab's clients send their queries; -listen overrides\n\n")
-		}
+	c := &configWriter{}
+	c.header(l)
+	c.server(l)
+	c.ordering()
+	c.sites(l)
+	for _, z := range zs {
+		c.records(z)
+		c.names(z, l.Scopes)
 	}
+	return []byte(strings.TrimRight(c.b.String(), "\n") + "\n")
+}
 
-	w("# Windows Server 2003 DNS behaviour: netmask ordering (the records in the client's own /24\n")
-	w("# first, LocalNetPriority) then round robin. Also: round_robin, netmask_ordering, netmask,\n")
-	w("# remote_order, no_round_robin_types, ipv6_prefix; mode windows2000 or none.\n")
-	w("[ordering]\nmode = \"windows2003\"\n\n")
+// configWriter writes a configuration, part by part, in the order Config
+// calls them.
+type configWriter struct{ b strings.Builder }
 
-	w("# Active Directory sites. A client's site is the longest match over all subnets.\n")
+func (c *configWriter) w(format string, args ...any) { fmt.Fprintf(&c.b, format, args...) }
+
+// comment writes text as comment lines, each indented.
+func (c *configWriter) comment(indent, text string) {
+	for _, line := range strings.Split(text, "\n") {
+		c.w("%s# %s\n", indent, line)
+	}
+}
+
+// header writes what the file is, where it came from and how split DNS
+// reads in it.
+func (c *configWriter) header(l *Lab) {
+	c.w("# sitedns configuration for the OCS 2007 R2 + Exchange 2007/2010 lab of %s.\n", strings.Join(l.Zones, ", "))
+	c.w("# Written by \"sitedns scaffold\" from %s. Check it after any edit with\n", l.Source)
+	c.w("#   sitedns check -config FILE\n#\n")
+	c.w("# Split DNS. Each [[site]] carries a scope (%s). A client whose address lies in a site's\n", strings.Join(l.Scopes, ", "))
+	c.w("# subnets gets the internal answers, the [zone.name.scope.<scope>] sets. Every other client (the\n")
+	c.w("# Internet, an unknown subnet) gets the [zone.name.default] set, or nothing where a name has no\n")
+	c.w("# default set: those names are internal only. Plain records are the same for everyone.\n")
+	c.w("#\n# The certificate names and the ports to open: sitedns scaffold -plan with the same answers.\n\n")
+}
+
+// server writes [server] with the lab's listen addresses, or commented out
+// with a suggestion when it has none.
+func (c *configWriter) server(l *Lab) {
+	if len(l.Listen) > 0 {
+		c.w("[server]\nlisten = %s\n\n", quoteList(l.Listen))
+		return
+	}
+	c.w("# [server]\n")
+	if l.NS.Addr.IsValid() {
+		c.w("# listen = [%q]   # where the lab's clients send their queries; -listen overrides\n\n", netip.AddrPortFrom(l.NS.Addr, 53).String())
+	} else {
+		c.w("# listen = [\"0.0.0.0:53\"]   # where the lab's clients send their queries; -listen overrides\n\n")
+	}
+}
+
+// ordering writes [ordering]: Windows Server 2003 behaviour.
+func (c *configWriter) ordering() {
+	c.w("# Windows Server 2003 DNS behaviour: netmask ordering (the records in the client's own /24\n")
+	c.w("# first, LocalNetPriority) then round robin. Also: round_robin, netmask_ordering, netmask,\n")
+	c.w("# remote_order, no_round_robin_types, ipv6_prefix; mode windows2000 or none.\n")
+	c.w("[ordering]\nmode = \"windows2003\"\n\n")
+}
+
+// sites writes a [[site]] per site, its CAS as comments.
+func (c *configWriter) sites(l *Lab) {
+	c.w("# Active Directory sites. A client's site is the longest match over all subnets.\n")
 	for _, s := range l.Sites {
-		w("[[site]]\nname = %q\n", s.Name)
+		c.w("[[site]]\nname = %q\n", s.Name)
 		subs := make([]string, len(s.Subnets))
 		for i, p := range s.Subnets {
 			subs[i] = p.String()
 		}
-		w("subnets = %s\nscope = %q\n", quoteList(subs), s.Scope)
-		for _, c := range s.CAS {
-			w("# CAS %s (%s, %s)\n", c.Name, c.FQDN, c.Addr)
+		c.w("subnets = %s\nscope = %q\n", quoteList(subs), s.Scope)
+		for _, cas := range s.CAS {
+			c.w("# CAS %s (%s, %s)\n", cas.Name, cas.FQDN, cas.Addr)
 		}
-		w("\n")
+		c.w("\n")
 	}
+}
 
-	comment := func(indent, text string) {
-		for _, line := range strings.Split(text, "\n") {
-			w("%s# %s\n", indent, line)
+// records writes a zone's [[zone]] table with its plain records, section
+// by section, the owners padded to one column.
+func (c *configWriter) records(z *zoneOut) {
+	c.w("[[zone]]\norigin = %q\nrecords = [\n", z.origin)
+	width := 0
+	for _, e := range z.entries {
+		if !e.aware {
+			width = max(width, len(relative(e.owner, z.origin)))
 		}
 	}
-	for _, z := range zs {
-		w("[[zone]]\norigin = %q\nrecords = [\n", z.origin)
-		width := 0
+	for sec := 0; sec < numSections; sec++ {
+		first := true
 		for _, e := range z.entries {
-			if !e.aware {
-				width = max(width, len(relative(e.owner, z.origin)))
+			if e.aware || e.section != sec {
+				continue
 			}
-		}
-		for sec := 0; sec < numSections; sec++ {
-			first := true
-			for _, e := range z.entries {
-				if e.aware || e.section != sec {
-					continue
-				}
-				if first {
-					comment("  ", sectionTitle[sec])
-					first = false
-				}
-				if e.comment != "" {
-					comment("  ", e.comment)
-				}
-				for _, r := range e.plain {
-					w("  %q,\n", fmt.Sprintf("%-*s %s", width, relative(e.owner, z.origin), alignRR(r)))
-				}
+			if first {
+				c.comment("  ", sectionTitle[sec])
+				first = false
 			}
-		}
-		w("]\n\n")
-		for sec := 0; sec < numSections; sec++ {
-			first := true
-			for _, e := range z.entries {
-				if !e.aware || e.section != sec {
-					continue
-				}
-				if first {
-					w("# --- %s: %s\n", z.origin, sectionName[sec])
-					first = false
-				}
-				if e.comment != "" {
-					comment("", e.comment)
-				}
-				w("[[zone.name]]\nname = %q\n", relative(e.owner, z.origin))
-				for _, s := range l.Scopes {
-					if recs := e.internal[s]; len(recs) > 0 {
-						w("[zone.name.scope.%s]\nrecords = %s\n", s, quoteList(recs))
-					}
-				}
-				if e.def != nil {
-					w("[zone.name.default]\nrecords = %s\n", quoteList(e.def))
-				}
-				w("\n")
+			if e.comment != "" {
+				c.comment("  ", e.comment)
+			}
+			for _, r := range e.plain {
+				c.w("  %q,\n", fmt.Sprintf("%-*s %s", width, relative(e.owner, z.origin), alignRR(r)))
 			}
 		}
 	}
-	return []byte(strings.TrimRight(b.String(), "\n") + "\n")
+	c.w("]\n\n")
+}
+
+// names writes a zone's site-aware names, section by section: a
+// [[zone.name]] each with its set per scope and its default set.
+func (c *configWriter) names(z *zoneOut, scopes []string) {
+	for sec := 0; sec < numSections; sec++ {
+		first := true
+		for _, e := range z.entries {
+			if !e.aware || e.section != sec {
+				continue
+			}
+			if first {
+				c.w("# --- %s: %s\n", z.origin, sectionName[sec])
+				first = false
+			}
+			if e.comment != "" {
+				c.comment("", e.comment)
+			}
+			c.w("[[zone.name]]\nname = %q\n", relative(e.owner, z.origin))
+			for _, s := range scopes {
+				if recs := e.internal[s]; len(recs) > 0 {
+					c.w("[zone.name.scope.%s]\nrecords = %s\n", s, quoteList(recs))
+				}
+			}
+			if e.def != nil {
+				c.w("[zone.name.default]\nrecords = %s\n", quoteList(e.def))
+			}
+			c.w("\n")
+		}
+	}
 }
 
 func quoteList(list []string) string {
