@@ -462,15 +462,7 @@ func TestDNSSECResign(t *testing.T) {
 		m := newQuery("autodiscover.contoso.lab.", dns.TypeA)
 		m.SetEdns0(1232, true)
 		r := in.query(t, "udp", externalSource, m)
-		var set []dns.RR
-		var sig *dns.RRSIG
-		for _, rr := range r.Answer {
-			if s, ok := rr.(*dns.RRSIG); ok {
-				sig = s
-			} else {
-				set = append(set, rr)
-			}
-		}
+		set, sig := splitSig(r.Answer)
 		now := time.Now()
 		if sig == nil || len(set) == 0 {
 			t.Fatalf("no signed answer:\n%v", r)
@@ -514,18 +506,23 @@ func TestDNSSECResign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var set []dns.RR
-	var sig *dns.RRSIG
-	for _, rr := range r.Answer {
+	set, sig := splitSig(r.Answer)
+	if sig == nil || sig.Verify(key, set) != nil || !sig.ValidityPeriod(time.Now()) || sig.Inception <= minKey(inceptions) {
+		t.Errorf("the BIND secondary's signature %v: want a valid one from a re-signing (inceptions seen %v)", sig, inceptions)
+	}
+}
+
+// splitSig splits an answer section of one RRset into the set and its
+// (last) RRSIG, nil when it has none.
+func splitSig(answer []dns.RR) (set []dns.RR, sig *dns.RRSIG) {
+	for _, rr := range answer {
 		if s, ok := rr.(*dns.RRSIG); ok {
 			sig = s
 		} else {
 			set = append(set, rr)
 		}
 	}
-	if sig == nil || sig.Verify(key, set) != nil || !sig.ValidityPeriod(time.Now()) || sig.Inception <= minKey(inceptions) {
-		t.Errorf("the BIND secondary's signature %v: want a valid one from a re-signing (inceptions seen %v)", sig, inceptions)
-	}
+	return set, sig
 }
 
 // minKey is the least key of m.

@@ -679,21 +679,7 @@ const (
 // probes; a loaded machine may time a probe of upCAS out now and then).
 func startChecked(t *testing.T) *instance {
 	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(upCAS, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := casListeners(t, upCAS)
 	cfg := fmt.Sprintf(`[[check]]
 name = "cas"
 type = "tcp"

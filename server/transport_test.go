@@ -194,23 +194,25 @@ func TestTCPConnectionCap(t *testing.T) {
 		r, err := readFrame(c)
 		return err == nil && r.Rcode == dns.RcodeSuccess
 	}
-	// idle waits until n connections are open and waiting for their next
-	// message: the server takes a connection as idle from then, not from
-	// when the client read its answer, so each is waited for in turn to
-	// make a1 the one idle longest.
-	idle := func(n int) {
+	// conns waits until n connections are open and each idle (waiting for
+	// its next message) or each busy reading one. The server takes a
+	// connection as idle from when it waits, not from when the client read
+	// its answer, so each is waited for in turn to make a1 the one idle
+	// longest.
+	conns := func(n int, idle bool) {
 		t.Helper()
-		waitFor(t, fmt.Sprintf("%d idle connections", n), func() bool {
+		waitFor(t, fmt.Sprintf("%d connections, idle %v", n, idle), func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			for c := range s.conns {
-				if c.idleSince.Load() <= 0 {
+				if (c.idleSince.Load() > 0) != idle {
 					return false
 				}
 			}
 			return len(s.conns) == n
 		})
 	}
+	idle := func(n int) { conns(n, true) }
 	a1 := dialTCP(t, addr, "127.2.1.1")
 	if !served(a1) {
 		t.Fatal("connection under the cap not served")
@@ -249,16 +251,7 @@ func TestTCPConnectionCap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "every connection reading a message", func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		for c := range s.conns {
-			if c.idleSince.Load() != 0 {
-				return false
-			}
-		}
-		return len(s.conns) == 3
-	})
+	conns(3, false)
 	if served(dialRefusable(t, addr, "127.2.4.1")) {
 		t.Error("connection over the total cap served with none idle")
 	}
