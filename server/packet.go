@@ -154,7 +154,9 @@ func (s *Server) serveSafe(sc *scratch, dst, req []byte, src netip.AddrPort, t m
 	}()
 	sc.tsig.signed = false
 	out, xfr = s.serve(sc, dst, req, src, t, start, stream)
-	out = signTSIG(sc, dst, out)
+	if sc.tsig.signed { // the check inline: signTSIG is too large to be
+		out = signTSIG(sc, dst, out)
+	}
 	if s.cfg.Tap != nil && len(out) > 0 {
 		s.tapAnswer(sc, req, out, src, t, start)
 	}
