@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -121,10 +120,6 @@ func dropComments(b []byte) []byte {
 // address once it answers.
 func startResolver(t *testing.T, stubIP, source, anchorClause string) string {
 	t.Helper()
-	named := "/usr/sbin/named"
-	if _, err := os.Stat(named); err != nil {
-		named = need(t, "named")
-	}
 	dir := t.TempDir()
 	port := freePort(t)
 	files := map[string]string{
@@ -140,84 +135,27 @@ lab.             IN NS a.root.invalid.
 contoso.lab.     IN NS ns1.contoso.lab.
 ns1.contoso.lab. IN A %s
 `, stubIP),
-		"named.conf": fmt.Sprintf(`options {
-	directory %[1]q;
-	pid-file "named.pid";
-	session-keyfile "session.key";
-	listen-on port %[2]d { 127.0.0.1; };
-	listen-on-v6 { none; };
-	recursion yes;
-	allow-recursion { any; };
-	dnssec-validation yes;
-	query-source address %[3]s;
-	qname-minimization off;
-};
-controls { };
-%[4]s
+	}
+	conf := namedConf{ip: "127.0.0.1", port: port,
+		options: []string{
+			"recursion yes;",
+			"allow-recursion { any; };",
+			"dnssec-validation yes;",
+			"query-source address " + source + ";",
+			"qname-minimization off;",
+		},
+		rest: fmt.Sprintf(`%s
 zone "." { type primary; file "root.db"; };
 zone "lab" { type primary; file "lab.db"; };
-zone "contoso.lab" { type static-stub; server-addresses { %[5]s; }; };
-`, dir, port, source, anchorClause, stubIP),
+zone "contoso.lab" { type static-stub; server-addresses { %s; }; };
+`, anchorClause, stubIP),
 	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conf := filepath.Join(dir, "named.conf")
-	if out, err := exec.Command(need(t, "named-checkconf"), "-z", conf).CombinedOutput(); err != nil {
-		t.Fatalf("named-checkconf: %v\n%s", err, out)
-	}
-	cmd := exec.Command(named, "-g", "-4", "-c", conf)
-	var mu sync.Mutex
-	var log bytes.Buffer
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			mu.Lock()
-			log.WriteString(sc.Text() + "\n")
-			mu.Unlock()
-		}
-		cmd.Wait()
-		close(exited)
-	}()
-	logText := func() string { mu.Lock(); defer mu.Unlock(); return log.String() }
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("named (query-source %s):\n%s", source, logText())
-		}
-	})
+	named := newNamed(t, fmt.Sprintf("named (query-source %s)", source), dir, conf, files, "-4")
+	named.start()
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	c := &dns.Client{Timeout: 500 * time.Millisecond}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for {
-		if r, _, err := c.ExchangeContext(ctx, newQuery("lab.", dns.TypeSOA), addr); err == nil && r.Rcode == dns.RcodeSuccess {
-			return addr
-		}
-		select {
-		case <-exited:
-			t.Fatalf("named exited:\n%s", logText())
-		case <-ctx.Done():
-			t.Fatalf("named did not answer within 20s:\n%s", logText())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	named.waitAnswer(addr, newQuery("lab.", dns.TypeSOA), func(r *dns.Msg) bool { return r.Rcode == dns.RcodeSuccess },
+		500*time.Millisecond, 20*time.Second)
+	return addr
 }
 
 // resolve asks the resolver at addr for name and qtype with DO set.

@@ -1,18 +1,12 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -66,21 +60,7 @@ func zoneFile(t *testing.T, path string) (string, string) {
 // freePort returns a port on 127.0.0.1 free for UDP and TCP a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
-	for range 20 {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		pc.Close()
-		if err == nil {
-			ln.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port for UDP and TCP")
-	return 0
+	return freePortOn(t, "127.0.0.1")
 }
 
 // startNamed runs BIND's named in the foreground on 127.0.0.1 with a free
@@ -88,96 +68,17 @@ func freePort(t *testing.T) int {
 // returns its address once it answers the zone's SOA.
 func startNamed(t *testing.T, origin, zone string) string {
 	t.Helper()
-	// named is in /usr/sbin, which a user's PATH may lack.
-	named := "/usr/sbin/named"
-	if _, err := os.Stat(named); err != nil {
-		named = need(t, "named")
-	}
 	dir := t.TempDir()
 	port := freePort(t)
-	zonePath := filepath.Join(dir, "zone.db")
-	if err := os.WriteFile(zonePath, []byte(zone), 0o644); err != nil {
-		t.Fatal(err)
+	conf := namedConf{ip: "127.0.0.1", port: port,
+		options: []string{"recursion no;", "rrset-order { order cyclic; };"},
+		rest:    fmt.Sprintf("zone %q {\n\ttype primary;\n\tfile %q;\n};\n", origin, filepath.Join(dir, "zone.db")),
 	}
-	conf := fmt.Sprintf(`options {
-	directory %[1]q;
-	pid-file %[2]q;
-	session-keyfile %[3]q;
-	listen-on port %[4]d { 127.0.0.1; };
-	listen-on-v6 { none; };
-	recursion no;
-	rrset-order { order cyclic; };
-};
-controls { };
-zone %[5]q {
-	type primary;
-	file %[6]q;
-};
-`, dir, filepath.Join(dir, "named.pid"), filepath.Join(dir, "session.key"), port, origin, zonePath)
-	confPath := filepath.Join(dir, "named.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(need(t, "named-checkconf"), "-z", confPath).CombinedOutput(); err != nil {
-		t.Fatalf("named-checkconf: %v\n%s\n%s", err, out, zone)
-	}
-
-	// As the current user; root keeps root (-u would need a user who can
-	// read the temporary directory).
-	cmd := exec.Command(named, "-g", "-c", confPath)
-	var logMu sync.Mutex
-	var log bytes.Buffer
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logMu.Lock()
-			log.WriteString(sc.Text() + "\n")
-			logMu.Unlock()
-		}
-		cmd.Wait()
-		close(exited)
-	}()
-	namedLog := func() string {
-		logMu.Lock()
-		defer logMu.Unlock()
-		return log.String()
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-
+	named := newNamed(t, "named", dir, conf, map[string]string{"zone.db": zone})
+	named.start()
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	c := &dns.Client{Timeout: 200 * time.Millisecond}
-	m := newQuery(origin, dns.TypeSOA)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for {
-		r, _, err := c.ExchangeContext(ctx, m, addr)
-		if err == nil && r.Rcode == dns.RcodeSuccess && r.Authoritative {
-			return addr
-		}
-		select {
-		case <-exited:
-			t.Fatalf("named exited:\n%s", namedLog())
-		case <-ctx.Done():
-			t.Fatalf("named did not answer within 15s:\n%s", namedLog())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	named.waitAnswer(addr, newQuery(origin, dns.TypeSOA), authoritative, 200*time.Millisecond, 15*time.Second)
+	return addr
 }
 
 // TestLoadtestBIND runs the load tester against BIND 9 serving the loopback

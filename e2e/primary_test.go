@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -11,8 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,23 +24,19 @@ const (
 // primary is a real primary server (BIND's named or Knot's knotd) run by a
 // test on a loopback address: it serves one zone from a file, lets holders
 // of xfrKeyName transfer it (AXFR and IXFR from the differences between
-// reloads), and sends NOTIFY to notifyTo from its own address.
+// reloads), and sends NOTIFY to notifyTo from its own address. Its daemon
+// says which ("bind", "knot", "bind secondary") and runs it.
 type primary struct {
 	t        *testing.T
-	kind     string // "bind" or "knot"
 	ip       string
 	port     int
 	Addr     string // ip:port
 	origin   string
 	dir      string
 	zonePath string
-	argv     []string
 	ctlPort  int // named's control channel, for rndc
 
-	cmd    *exec.Cmd
-	exited chan struct{}
-	logMu  sync.Mutex
-	log    bytes.Buffer
+	*daemon
 }
 
 // startBINDPrimary runs named -g on ip at a free port (ip must be an address
@@ -54,61 +45,43 @@ type primary struct {
 // notifyTo (host:port), signing its NOTIFY messages with the key.
 func startBINDPrimary(t *testing.T, ip, origin, zone, notifyTo string) *primary {
 	t.Helper()
-	named := "/usr/sbin/named"
-	if _, err := os.Stat(named); err != nil {
-		named = need(t, "named")
-	}
-	p := newPrimary(t, "bind", ip, origin, zone)
+	p := newPrimary(t, ip, origin, zone)
 	p.ctlPort = freePortOn(t, ip)
 	rndcConf := fmt.Sprintf("key \"rndc-key\" { algorithm hmac-sha256; secret %q; };\noptions { default-key \"rndc-key\"; default-server %s; default-port %d; };\n",
 		xfrKeySecret, ip, p.ctlPort)
-	if err := os.WriteFile(filepath.Join(p.dir, "rndc.conf"), []byte(rndcConf), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	nh, np, _ := net.SplitHostPort(notifyTo)
-	conf := fmt.Sprintf(`options {
-	directory %[1]q;
-	pid-file %[2]q;
-	session-keyfile %[3]q;
-	listen-on port %[4]d { %[5]s; };
-	listen-on-v6 { none; };
-	recursion no;
-	dnssec-validation no;
-	minimal-responses yes;
-	notify explicit;
-	notify-source %[5]s;
-	notify-delay 0;
-	ixfr-from-differences yes;
-};
-controls { inet %[5]s port %[12]d allow { %[5]s; } keys { "rndc-key"; }; };
-key "rndc-key" {
+	conf := namedConf{ip: ip, port: p.port,
+		options: []string{
+			"recursion no;",
+			"dnssec-validation no;",
+			"minimal-responses yes;",
+			"notify explicit;",
+			"notify-source " + ip + ";",
+			"notify-delay 0;",
+			"ixfr-from-differences yes;",
+		},
+		controls: fmt.Sprintf(`inet %[1]s port %[2]d allow { %[1]s; } keys { "rndc-key"; };`, ip, p.ctlPort),
+		rest: fmt.Sprintf(`key "rndc-key" {
 	algorithm hmac-sha256;
-	secret %[7]q;
+	secret %[2]q;
 };
-key %[6]q {
+key %[1]q {
 	algorithm hmac-sha256;
-	secret %[7]q;
+	secret %[2]q;
 };
 # Everything to the secondary is signed, the NOTIFY messages too.
-server %[10]s {
-	keys { %[6]s; };
+server %[5]s {
+	keys { %[1]s; };
 };
-zone %[8]q {
+zone %[3]q {
 	type primary;
-	file %[9]q;
-	allow-transfer { key %[6]s; };
-	also-notify { %[10]s port %[11]s; };
+	file %[4]q;
+	allow-transfer { key %[1]s; };
+	also-notify { %[5]s port %[6]s; };
 };
-`, p.dir, filepath.Join(p.dir, "named.pid"), filepath.Join(p.dir, "session.key"), p.port, ip,
-		xfrKeyName, xfrKeySecret, origin, p.zonePath, nh, np, p.ctlPort)
-	confPath := filepath.Join(p.dir, "named.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
+`, xfrKeyName, xfrKeySecret, origin, p.zonePath, nh, np),
 	}
-	if out, err := exec.Command(need(t, "named-checkconf"), "-z", confPath).CombinedOutput(); err != nil {
-		t.Fatalf("named-checkconf: %v\n%s", err, out)
-	}
-	p.argv = []string{named, "-g", "-c", confPath}
+	p.daemon = newNamed(t, "bind", p.dir, conf, map[string]string{"rndc.conf": rndcConf})
 	p.start()
 	return p
 }
@@ -118,37 +91,15 @@ zone %[8]q {
 // the zone.
 func startBINDSecondary(t *testing.T, origin, primaryAddr string, port int) *primary {
 	t.Helper()
-	named := "/usr/sbin/named"
-	if _, err := os.Stat(named); err != nil {
-		named = need(t, "named")
-	}
-	p := newPrimary(t, "bind secondary", "127.0.0.1", origin, "")
+	p := newPrimary(t, "127.0.0.1", origin, "")
 	p.port, p.Addr = port, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	ph, pp, _ := net.SplitHostPort(primaryAddr)
-	conf := fmt.Sprintf(`options {
-	directory %[1]q;
-	pid-file %[2]q;
-	session-keyfile %[3]q;
-	listen-on port %[4]d { 127.0.0.1; };
-	listen-on-v6 { none; };
-	recursion no;
-	dnssec-validation no;
-	minimal-responses yes;
-	notify no;
-};
-controls { };
-zone %[5]q {
-	type secondary;
-	file %[6]q;
-	primaries { %[7]s port %[8]s; };
-};
-`, p.dir, filepath.Join(p.dir, "named.pid"), filepath.Join(p.dir, "session.key"), p.port, origin,
-		filepath.Join(p.dir, "secondary.db"), ph, pp)
-	confPath := filepath.Join(p.dir, "named.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
+	conf := namedConf{ip: "127.0.0.1", port: p.port,
+		options: []string{"recursion no;", "dnssec-validation no;", "minimal-responses yes;", "notify no;"},
+		rest: fmt.Sprintf("zone %q {\n\ttype secondary;\n\tfile %q;\n\tprimaries { %s port %s; };\n};\n",
+			origin, filepath.Join(p.dir, "secondary.db"), ph, pp),
 	}
-	p.argv = []string{named, "-g", "-c", confPath}
+	p.daemon = newNamed(t, "bind secondary", p.dir, conf, nil)
 	p.start()
 	return p
 }
@@ -162,7 +113,7 @@ func startKnotPrimary(t *testing.T, ip, origin, zone, notifyTo string) *primary 
 	if _, err := os.Stat(knotd); err != nil {
 		knotd = need(t, "knotd")
 	}
-	p := newPrimary(t, "knot", ip, origin, zone)
+	p := newPrimary(t, ip, origin, zone)
 	nh, np, _ := net.SplitHostPort(notifyTo)
 	conf := fmt.Sprintf(`server:
     rundir: %[1]q
@@ -198,72 +149,30 @@ zone:
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p.argv = []string{knotd, "-c", confPath}
+	p.daemon = newDaemon(t, "knot", knotd, "-c", confPath)
 	p.start()
 	return p
 }
 
-func newPrimary(t *testing.T, kind, ip, origin, zone string) *primary {
+// newPrimary takes a directory and a free port on ip for a server of
+// origin and writes its zone file; the caller sets its daemon.
+func newPrimary(t *testing.T, ip, origin, zone string) *primary {
 	dir := t.TempDir()
 	port := freePortOn(t, ip)
-	p := &primary{t: t, kind: kind, ip: ip, port: port, Addr: net.JoinHostPort(ip, strconv.Itoa(port)),
+	p := &primary{t: t, ip: ip, port: port, Addr: net.JoinHostPort(ip, strconv.Itoa(port)),
 		origin: dns.Fqdn(origin), dir: dir, zonePath: filepath.Join(dir, "zone.db")}
 	if err := os.WriteFile(p.zonePath, []byte(zone), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(p.stop)
 	return p
 }
 
 // start runs the server and waits (at most 15s) until it answers the zone's
 // SOA with AA.
 func (p *primary) start() {
-	t := p.t
-	t.Helper()
-	p.cmd = exec.Command(p.argv[0], p.argv[1:]...)
-	p.cmd.Stdout = nil
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p.exited = make(chan struct{})
-	cmd, exited := p.cmd, p.exited
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.logMu.Lock()
-			p.log.WriteString(sc.Text() + "\n")
-			p.logMu.Unlock()
-		}
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	c := &dns.Client{Timeout: 200 * time.Millisecond}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for {
-		r, _, err := c.ExchangeContext(ctx, newQuery(p.origin, dns.TypeSOA), p.Addr)
-		if err == nil && r.Rcode == dns.RcodeSuccess && r.Authoritative {
-			return
-		}
-		select {
-		case <-exited:
-			t.Fatalf("%s exited:\n%s", p.kind, p.Log())
-		case <-ctx.Done():
-			t.Fatalf("%s did not answer within 15s:\n%s", p.kind, p.Log())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// Log returns what the server logged.
-func (p *primary) Log() string {
-	p.logMu.Lock()
-	defer p.logMu.Unlock()
-	return p.log.String()
+	p.t.Helper()
+	p.daemon.start()
+	p.waitAnswer(p.Addr, newQuery(p.origin, dns.TypeSOA), authoritative, 200*time.Millisecond, 15*time.Second)
 }
 
 // update replaces the zone file and has the server reload it (rndc or
@@ -293,21 +202,6 @@ func (p *primary) update(zone string, serial uint32) {
 	if _, err := serialWithin(p.Addr, p.origin, serial, 15*time.Second); err != nil {
 		t.Fatalf("%s %s: %v\n%s", p.kind, p.Addr, err, p.Log())
 	}
-}
-
-// stop ends the server (SIGTERM, then SIGKILL after 10s).
-func (p *primary) stop() {
-	if p.cmd == nil || p.exited == nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
-	p.exited = nil
 }
 
 // freePortOn returns a port on ip free for UDP and TCP a moment ago.
