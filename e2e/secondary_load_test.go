@@ -166,10 +166,7 @@ func TestSecondaryTransfersUnderLoad(t *testing.T) {
 	dir := t.TempDir()
 	listen := reserveListen(t)
 	bind := startBINDPrimary(t, "127.0.0.1", "contoso.lab", adZone(1, longTimers, 30), listen)
-	cfg := filepath.Join(dir, "sitedns.toml")
-	writeConfig(t, cfg, secondaryConfig(bind.Addr, xfrKeySecret, dir))
-	in := startSecondary(t, cfg, listen)
-	waitSerial(t, "sitedns", in.DNS, "contoso.lab.", 1, 10*time.Second)
+	in, _ := startSecondaryOf(t, dir, bind.Addr, listen, 10*time.Second)
 
 	// Names that every version of the zone holds, with the same answers.
 	queries := []string{"contoso.lab SOA", "contoso.lab NS", "contoso.lab MX", "dc1.contoso.lab A",
@@ -324,10 +321,7 @@ func TestSecondaryLargeZone(t *testing.T) {
 	dir := t.TempDir()
 	listen := reserveListen(t)
 	bind := startBINDPrimary(t, "127.0.0.1", "contoso.lab", largeZone(1, hosts), listen)
-	cfg := filepath.Join(dir, "sitedns.toml")
-	writeConfig(t, cfg, secondaryConfig(bind.Addr, xfrKeySecret, dir))
-	in := startSecondary(t, cfg, listen)
-	waitSerial(t, "sitedns", in.DNS, "contoso.lab.", 1, 60*time.Second)
+	in, _ := startSecondaryOf(t, dir, bind.Addr, listen, 60*time.Second)
 	logTransfer(t, in, 1)
 
 	names := []string{"dc1.contoso.lab.", "h1.contoso.lab.", "h50000.contoso.lab.", "h99999.contoso.lab.", "mail.contoso.lab."}

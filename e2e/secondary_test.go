@@ -246,6 +246,18 @@ func startSecondary(t *testing.T, path, listen string) *instance {
 	return start(t, "-config", path, "-listen", listen)
 }
 
+// startSecondaryOf writes dir/sitedns.toml, a secondary of primaryAddr
+// (secondaryConfig, stored in dir), starts sitedns with it on listen and
+// waits (at most limit) until it serves serial 1, returning how long that
+// took.
+func startSecondaryOf(t *testing.T, dir, primaryAddr, listen string, limit time.Duration) (*instance, time.Duration) {
+	t.Helper()
+	cfg := filepath.Join(dir, "sitedns.toml")
+	writeConfig(t, cfg, secondaryConfig(primaryAddr, xfrKeySecret, dir))
+	in := startSecondary(t, cfg, listen)
+	return in, waitSerial(t, "sitedns", in.DNS, "contoso.lab.", 1, limit)
+}
+
 // TestSecondaryBIND: sitedns as a secondary of BIND 9 with a TSIG key, with
 // autodiscover overlaid per site. The initial AXFR; every RRset but the
 // overlay answered as BIND answers it; a change on BIND reaching sitedns by
@@ -255,11 +267,8 @@ func TestSecondaryBIND(t *testing.T) {
 	dir := t.TempDir()
 	listen := reserveListen(t)
 	bind := startBINDPrimary(t, "127.0.0.1", "contoso.lab", adZone(1, longTimers, 30), listen)
-	cfg := filepath.Join(dir, "sitedns.toml")
-	writeConfig(t, cfg, secondaryConfig(bind.Addr, xfrKeySecret, dir))
-
-	in := startSecondary(t, cfg, listen)
-	took := waitSerial(t, "sitedns", in.DNS, "contoso.lab.", 1, 10*time.Second)
+	in, took := startSecondaryOf(t, dir, bind.Addr, listen, 10*time.Second)
+	cfg := filepath.Join(dir, "sitedns.toml") // as startSecondaryOf wrote it
 	waitLog(t, in, 1, 5*time.Second, `"zone transferred"`, `"kind":"axfr"`, `"serial":1`)
 	t.Logf("initial AXFR served %v after start", took)
 	if v := metricValue(t, in, `sitedns_zone_transfers_total{kind="axfr",result="success",zone="contoso.lab."}`); v != 1 {
@@ -339,10 +348,7 @@ func TestSecondaryExpire(t *testing.T) {
 	dir := t.TempDir()
 	listen := reserveListen(t)
 	bind := startBINDPrimary(t, "127.0.0.1", "contoso.lab", adZone(1, shortTimers, 30), listen)
-	cfg := filepath.Join(dir, "sitedns.toml")
-	writeConfig(t, cfg, secondaryConfig(bind.Addr, xfrKeySecret, dir))
-	in := startSecondary(t, cfg, listen)
-	waitSerial(t, "sitedns", in.DNS, "contoso.lab.", 1, 10*time.Second)
+	in, _ := startSecondaryOf(t, dir, bind.Addr, listen, 10*time.Second)
 
 	bind.stop()
 	stopped := time.Now()
@@ -370,10 +376,7 @@ func TestSecondaryKnot(t *testing.T) {
 	dir := t.TempDir()
 	listen := reserveListen(t)
 	knot := startKnotPrimary(t, "127.0.2.1", "contoso.lab", adZone(1, longTimers, 30), listen)
-	cfg := filepath.Join(dir, "sitedns.toml")
-	writeConfig(t, cfg, secondaryConfig(knot.Addr, xfrKeySecret, dir))
-	in := startSecondary(t, cfg, listen)
-	waitSerial(t, "sitedns", in.DNS, "contoso.lab.", 1, 10*time.Second)
+	in, _ := startSecondaryOf(t, dir, knot.Addr, listen, 10*time.Second)
 	waitLog(t, in, 1, 5*time.Second, `"zone transferred"`, `"kind":"axfr"`, `"serial":1`)
 	n := compareZone(t, knot.Addr, in.DNS, "contoso.lab.", "autodiscover.contoso.lab. A")
 	checkOverlay(t, in)
