@@ -385,7 +385,7 @@ func TestDNSSECResign(t *testing.T) {
 	}
 	// A BIND secondary of the signed zone, which sitedns notifies: it
 	// must follow every re-signing, or its signatures would expire.
-	sec := startBINDSecondary(t, "contoso.lab", in.DNS, downstream)
+	sec := startBINDSecondary(t, "contoso.lab", in.DNS, downstream, false)
 	waitSerial(t, "BIND secondary", sec.Addr, "contoso.lab.", first, 10*time.Second)
 	b, _ := os.ReadFile(testdata("dnssec", cskFile+".key"))
 	rr, err := dns.NewRR(string(bytes.TrimSpace(dropComments(b))))

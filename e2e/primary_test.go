@@ -88,16 +88,22 @@ zone %[3]q {
 
 // startBINDSecondary runs named -g on 127.0.0.1 at port as a
 // secondary of origin from primaryAddr (host:port), and returns once it has
-// the zone.
-func startBINDSecondary(t *testing.T, origin, primaryAddr string, port int) *primary {
+// the zone. With signed, it signs its SOA queries and transfers with
+// xfrKeyName and takes only answers and NOTIFYs signed with it.
+func startBINDSecondary(t *testing.T, origin, primaryAddr string, port int, signed bool) *primary {
 	t.Helper()
 	p := newPrimary(t, "127.0.0.1", origin, "")
 	p.port, p.Addr = port, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	ph, pp, _ := net.SplitHostPort(primaryAddr)
+	key, withKey := "", ""
+	if signed {
+		key = fmt.Sprintf("key %q {\n\talgorithm hmac-sha256;\n\tsecret %q;\n};\n", xfrKeyName, xfrKeySecret)
+		withKey = fmt.Sprintf(" key %q", xfrKeyName)
+	}
 	conf := namedConf{ip: "127.0.0.1", port: p.port,
 		options: []string{"recursion no;", "dnssec-validation no;", "minimal-responses yes;", "notify no;"},
-		rest: fmt.Sprintf("zone %q {\n\ttype secondary;\n\tfile %q;\n\tprimaries { %s port %s; };\n};\n",
-			origin, filepath.Join(p.dir, "secondary.db"), ph, pp),
+		rest: key + fmt.Sprintf("zone %q {\n\ttype secondary;\n\tfile %q;\n\tprimaries { %s port %s%s; };\n};\n",
+			origin, filepath.Join(p.dir, "secondary.db"), ph, pp, withKey),
 	}
 	p.daemon = newNamed(t, "bind secondary", p.dir, conf, nil)
 	p.start()

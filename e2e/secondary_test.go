@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -411,7 +412,7 @@ func TestSecondaryChain(t *testing.T) {
 
 	// The downstream secondary, on the port sitedns notifies, gets serial
 	// 1 by AXFR from sitedns: the overlay goes out as its default set.
-	sec := startBINDSecondary(t, "contoso.lab", in.DNS, downstream)
+	sec := startBINDSecondary(t, "contoso.lab", in.DNS, downstream, false)
 	waitSerial(t, "downstream BIND", sec.Addr, "contoso.lab.", 1, 10*time.Second)
 	r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(newQuery("autodiscover.contoso.lab", dns.TypeA), sec.Addr)
 	if err != nil || !slices.Equal(addrs(r), []string{"203.0.113.10"}) {
@@ -432,4 +433,80 @@ func TestSecondaryChain(t *testing.T) {
 	}
 	n := compareZone(t, bind.Addr, sec.Addr, "contoso.lab.", "autodiscover.contoso.lab. A")
 	t.Logf("%d RRsets of the downstream BIND answered as the first BIND answers them", n)
+}
+
+// TestTransferTSIG: a zone with transfer_tsig transfers only to a client
+// signing with the key, and signs what it sends. dig's AXFR without the
+// key is refused; with it, dig verifies the TSIG of every message. A BIND
+// secondary holding the key gets the zone, then a change by sitedns's
+// signed NOTIFY and an IXFR it verifies; sitedns logs the NOTIFY answered
+// (its response signed, as sitedns requires).
+func TestTransferTSIG(t *testing.T) {
+	dig := need(t, "dig")
+	downstream := freePortOn(t, "127.0.0.1")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sitedns.toml")
+	zone := func(serial int, hosts int) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, `[server]
+axfr_allow = ["127.0.0.0/8"]
+
+[[tsig]]
+name = %q
+algorithm = "hmac-sha256"
+secret = %q
+
+[[zone]]
+origin = "contoso.lab"
+transfer_tsig = %q
+also_notify = ["127.0.0.1:%d"]
+records = [
+  "@ 3600 IN SOA ns1 hostmaster %d 3600 600 86400 300",
+  "@ 3600 IN NS ns1",
+  "ns1 300 IN A 127.0.0.53",
+`, xfrKeyName, xfrKeySecret, xfrKeyName, downstream, serial)
+		for i := range hosts {
+			fmt.Fprintf(&b, "  \"host%d 300 IN A 10.5.%d.%d\",\n", i, i/256, i%256)
+		}
+		b.WriteString("]\n")
+		return b.String()
+	}
+	writeConfig(t, cfg, zone(1, 2000)) // several messages
+	in := start(t, "-config", cfg)
+	host, port, _ := net.SplitHostPort(in.DNS)
+
+	out, _ := exec.Command(dig, "-p", port, "@"+host, "contoso.lab", "AXFR").CombinedOutput()
+	if !strings.Contains(string(out), "Transfer failed") || strings.Contains(string(out), "host1.contoso.lab") {
+		t.Errorf("AXFR without the key: want it refused, got:\n%s", out)
+	}
+	out, err := exec.Command(dig, "-p", port, "@"+host, "-y", "hmac-sha256:"+xfrKeyName+":"+xfrKeySecret, "contoso.lab", "AXFR").CombinedOutput()
+	if err != nil || strings.Contains(string(out), "Transfer failed") || strings.Contains(string(out), "ouldn't verify") ||
+		strings.Count(string(out), "IN\tA\t10.5.") != 2000 {
+		t.Fatalf("AXFR with the key: %v\n%s", err, tail(string(out), 20))
+	}
+	if m := regexp.MustCompile(`XFR size: \d+ records \(messages (\d+)`).FindStringSubmatch(string(out)); m == nil || m[1] == "1" {
+		t.Errorf("AXFR with the key: %v, want several messages", m)
+	}
+
+	sec := startBINDSecondary(t, "contoso.lab", in.DNS, downstream, true)
+	waitSerial(t, "BIND secondary", sec.Addr, "contoso.lab.", 1, 10*time.Second)
+	writeConfig(t, cfg, zone(2, 2001))
+	if err := in.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitSerial(t, "BIND secondary", sec.Addr, "contoso.lab.", 2, 15*time.Second) // by NOTIFY: the refresh is an hour away
+	waitLog(t, in, 1, 5*time.Second, `"NOTIFY sent"`, `"serial":2`)
+	if !regexp.MustCompile(`Transfer completed: \d+ messages, 5 records, .*\(serial 2\)`).MatchString(sec.Log()) {
+		t.Errorf("the BIND secondary's transfer of serial 2 is not a 5-record IXFR:\n%s", grepLines(sec.Log(), "ransfer"))
+	}
+	r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(newQuery("host2000.contoso.lab", dns.TypeA), sec.Addr)
+	if err != nil || !slices.Equal(addrs(r), []string{"10.5.7.208"}) {
+		t.Errorf("host2000 from the BIND secondary: %v %v", r, err)
+	}
+}
+
+// tail is the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

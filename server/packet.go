@@ -152,6 +152,13 @@ func (s *Server) serveSafe(sc *scratch, dst, req []byte, src netip.AddrPort, t m
 			out, xfr, ok = nil, nil, false
 		}
 	}()
+	out, xfr = s.answer(sc, dst, req, src, t, start, stream)
+	return out, xfr, true
+}
+
+// answer is serve, then what every answer goes through on its way out: the
+// TSIG of an answer to a signed query, and the tap.
+func (s *Server) answer(sc *scratch, dst, req []byte, src netip.AddrPort, t metrics.Transport, start time.Time, stream bool) (out []byte, xfr *zones.Zone) {
 	sc.tsig.signed = false
 	out, xfr = s.serve(sc, dst, req, src, t, start, stream)
 	if sc.tsig.signed { // the check inline: signTSIG is too large to be
@@ -160,7 +167,7 @@ func (s *Server) serveSafe(sc *scratch, dst, req []byte, src netip.AddrPort, t m
 	if s.cfg.Tap != nil && len(out) > 0 {
 		s.tapAnswer(sc, req, out, src, t, start)
 	}
-	return out, xfr, true
+	return out, xfr
 }
 
 // serve answers one query (see ServePacket). With stream set, an allowed zone

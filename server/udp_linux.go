@@ -186,10 +186,7 @@ func (s *Server) answerFrom(b *udpBatchState, sc *scratch, st stats, i int, star
 		if ioFloor {
 			resp = floorReply(b.outBuf[i][:0], b.bufs[i][:m.Len])
 		} else {
-			resp, _ = s.serve(sc, b.outBuf[i][:0], b.bufs[i][:m.Len], src, metrics.UDP, start, false)
-			if s.cfg.Tap != nil && len(resp) > 0 {
-				s.tapAnswer(sc, b.bufs[i][:m.Len], resp, src, metrics.UDP, start)
-			}
+			resp, _ = s.answer(sc, b.outBuf[i][:0], b.bufs[i][:m.Len], src, metrics.UDP, start, false)
 		}
 		if len(resp) == 0 {
 			continue
