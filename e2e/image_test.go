@@ -234,6 +234,22 @@ func TestImage(t *testing.T) {
 	t.Run("no capability", func(t *testing.T) { checkNoCapability(t, p, image, m) })
 }
 
+// configMapDir writes the manifest's ConfigMap into a directory of its
+// own, a file a key, as the kubelet mounts it, and returns the directory.
+func configMapDir(t *testing.T, m manifest) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "configmap")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range m.config {
+		if err := os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // checkNoCapability runs the image as the Deployment does but with every
 // capability dropped, NET_BIND_SERVICE too. The binary's file capability
 // has the effective bit, so the kernel refuses to exec it when the bounding
@@ -242,15 +258,7 @@ func TestImage(t *testing.T) {
 // capability is what the server binds port 53 with, and that nothing else
 // gives it a privilege.
 func checkNoCapability(t *testing.T, p *podman, image string, m manifest) {
-	cfgDir := filepath.Join(t.TempDir(), "configmap")
-	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range m.config {
-		if err := os.WriteFile(filepath.Join(cfgDir, k), []byte(v), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cfgDir := configMapDir(t, m)
 	addr := freeLoopback(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -438,15 +446,7 @@ func lameduck(t *testing.T, args []string) time.Duration {
 // answers, exports metrics, holds no privilege but NET_BIND_SERVICE, and
 // stops cleanly on SIGTERM after its lame duck.
 func checkImageServes(t *testing.T, p *podman, image string, m manifest, digPath, version string) {
-	cfgDir := filepath.Join(t.TempDir(), "configmap")
-	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range m.config {
-		if err := os.WriteFile(filepath.Join(cfgDir, k), []byte(v), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cfgDir := configMapDir(t, m)
 	name := fmt.Sprintf("sitedns-e2e-%d", os.Getpid())
 	var addr string
 	var runErr error
