@@ -31,8 +31,12 @@ import (
 // runs whole dedicated mark workers, which it puts on idle Ps and which
 // never take a P a reader yields. The p99 fell to 1.9 ms, the peak memory
 // stayed at 1.9x (deploy/bench/reload-storm; docs/performance.md, "Reload
-// storms", has the runs and what is left). A GOMAXPROCS set in the
-// environment is left as it is.
+// storms", has the runs and what is left). Only blocking readers, which
+// keep their Ps, get this (raiseProcs): netpoll readers hold no P while they
+// wait, so the extra Ps sat idle and ran idle mark workers at nice 0, which
+// left the niced compile so little CPU that a reload of a million names
+// took 8 s instead of 2.7 s. A GOMAXPROCS set in the environment is left as
+// it is.
 //
 // Memory: a compile roughly doubles the live heap (the serving snapshot and
 // the new one), and with the garbage collector's default pacing (GOGC=100:
@@ -53,9 +57,12 @@ type compileBudget struct {
 	// finish restores; limited says one is set.
 	prevLimit int64
 	limited   bool
-	// prevProcs is GOMAXPROCS before compiling raised it, which finish
-	// restores; 0 when it was not raised.
-	prevProcs int
+	// raiseProcs says the UDP readers keep their Ps while they wait
+	// (blocking readers), so that compiling raises GOMAXPROCS; set once
+	// before the first compile. prevProcs is GOMAXPROCS before compiling
+	// raised it, which finish restores; 0 when it was not raised.
+	raiseProcs bool
+	prevProcs  int
 }
 
 // peakRatio is the memory limit during a compile, as a multiple of the
@@ -81,7 +88,7 @@ func (m *compileBudget) compiling(compile func()) {
 		debug.SetMemoryLimit(int64(limit))
 	}
 
-	if m.prevProcs == 0 && os.Getenv("GOMAXPROCS") == "" {
+	if m.raiseProcs && m.prevProcs == 0 && os.Getenv("GOMAXPROCS") == "" {
 		cur := runtime.GOMAXPROCS(0)
 		if n := compileProcs(cur); n != cur {
 			runtime.GOMAXPROCS(n)

@@ -17,19 +17,25 @@ func TestCompileProcs(t *testing.T) {
 	}
 }
 
-// TestCompileBudgetProcs: the compile runs with compileProcs Ps, and
-// finish restores GOMAXPROCS; a GOMAXPROCS set in the environment is left
-// as it is.
+// TestCompileBudgetProcs: with blocking readers the compile runs with
+// compileProcs Ps, and finish restores GOMAXPROCS; a GOMAXPROCS set in the
+// environment is left as it is, and so is GOMAXPROCS for netpoll readers.
 func TestCompileBudgetProcs(t *testing.T) {
 	orig := runtime.GOMAXPROCS(2)
 	defer runtime.GOMAXPROCS(orig)
 	for _, c := range []struct {
+		name       string
+		raise      bool
 		env        string
 		duringWant int
-	}{{"", compileProcs(2)}, {"2", 2}} {
-		t.Run("GOMAXPROCS="+c.env, func(t *testing.T) {
+	}{
+		{"blocking", true, "", compileProcs(2)},
+		{"blocking, GOMAXPROCS=2", true, "2", 2},
+		{"netpoll", false, "", 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			t.Setenv("GOMAXPROCS", c.env)
-			var m compileBudget
+			m := compileBudget{raiseProcs: c.raise}
 			during := 0
 			m.compiling(func() { during = runtime.GOMAXPROCS(0) })
 			if during != c.duringWant {

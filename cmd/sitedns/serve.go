@@ -322,6 +322,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	var shuttingDown atomic.Bool
 	rl = newReloader(ld, srv, stats, log, sec, text)
+	rl.mem.raiseProcs = f.udpIO == server.UDPIOBlocking && runtime.GOOS == "linux"
 	rl.health = hk
 	rl.notify = dnsnotify.New(ctx, log)
 	go supervise(ctx, log, "the reloader", func() { rl.run(ctx) })
