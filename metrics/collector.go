@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"regexp"
 	"runtime"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,7 +17,9 @@ type BuildInfo struct {
 }
 
 // NewRegistry returns a private registry holding the Go and process
-// collectors and every sitedns_ metric: the server's own counters from stats
+// collectors (the Go one with go_sched_latencies_seconds too: how long
+// goroutines wait for a P, which is how a compile or the garbage collector
+// delays answers) and every sitedns_ metric: the server's own counters from stats
 // (and its shards), the per-target, per-name and per-site counters and the
 // zone sizes read from the snapshot that snapshot returns at each scrape,
 // and sitedns_build_info. snapshot may return nil (nothing is served yet);
@@ -24,7 +27,8 @@ type BuildInfo struct {
 func NewRegistry(stats *Stats, snapshot func() *zones.Snapshot, build BuildInfo) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
-		collectors.NewGoCollector(),
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+			collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/sched/latencies:seconds$`)})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		NewCollector(stats, snapshot, build),
 	)

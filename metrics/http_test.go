@@ -32,6 +32,7 @@ func TestMuxMetrics(t *testing.T) {
 		`sitedns_queries_total{qtype="A",transport="udp"} 1`,
 		`sitedns_answers_first_total{name="autodiscover.contoso.lab."`,
 		"go_goroutines ",
+		"go_sched_latencies_seconds_bucket{le=",
 		"process_cpu_seconds_total ",
 		"promhttp_metric_handler_requests_total",
 	} {
