@@ -126,7 +126,9 @@ func (h *answerHealth) variant(a *Answer, mask uint64) *Answer {
 		v = &c
 	} else {
 		v = subsetAnswer(a, mask)
-		if h.signer != nil && !signSubset(v, h.signer) {
+		// Only a set the zone signed is signed again: glue, for one, is
+		// not signed in a signed zone (RFC 4035 §2.2).
+		if h.signer != nil && a.Sig != nil && !signSubset(v, h.signer) {
 			return nil // the whole set, whose signatures hold, rather than an unsigned answer
 		}
 	}
