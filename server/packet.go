@@ -220,8 +220,8 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 		return s.finish(sc, dst, dns.RcodeBadVers, t, start), nil
 	}
 	snap := s.snap.Load()
-	if !checkTSIG(sc, snap, req) {
-		return s.finish(sc, dst, dns.RcodeNotAuth, t, start), nil
+	if rcode := checkTSIG(sc, snap, req); rcode != 0 {
+		return s.finish(sc, dst, rcode, t, start), nil
 	}
 	if snap == nil {
 		return s.finish(sc, dst, dns.RcodeServerFailure, t, start), nil

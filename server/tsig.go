@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,12 +40,17 @@ func (q *tsigQuery) room() int {
 }
 
 // checkTSIG reads the TSIG of sc.req, unpacked from req, into sc.tsig and
-// reports whether the query may be answered: false when the answer must be
-// NOTAUTH.
-func checkTSIG(sc *scratch, snap *zones.Snapshot, req []byte) bool {
+// returns the rcode the answer must have instead of the query's own
+// answer: NOTAUTH for a TSIG that does not verify, FORMERR for one that is
+// not the last record of the message or not the only one (RFC 8945 §5.1);
+// 0 when the query may be answered.
+func checkTSIG(sc *scratch, snap *zones.Snapshot, req []byte) int {
+	if misplacedTSIG(&sc.req) {
+		return dns.RcodeFormatError
+	}
 	sig := sc.req.IsTsig()
 	if sig == nil {
-		return true
+		return 0
 	}
 	sc.tsig = tsigQuery{signed: true, name: sig.Hdr.Name, alg: sig.Algorithm, fudge: sig.Fudge}
 	var key *zones.TSIGKey
@@ -53,7 +59,7 @@ func checkTSIG(sc *scratch, snap *zones.Snapshot, req []byte) bool {
 	}
 	if key == nil || !strings.EqualFold(dns.Fqdn(key.Algorithm), dns.Fqdn(sig.Algorithm)) {
 		sc.tsig.err = dns.RcodeBadKey
-		return false
+		return dns.RcodeNotAuth
 	}
 	switch err := dns.TsigVerify(req, key.Secret, "", false); {
 	case err == nil:
@@ -61,10 +67,23 @@ func checkTSIG(sc *scratch, snap *zones.Snapshot, req []byte) bool {
 		sc.tsig.err = dns.RcodeBadTime // the MAC verified: the answer is signed
 	default:
 		sc.tsig.err = dns.RcodeBadSig
-		return false
+		return dns.RcodeNotAuth
 	}
 	sc.tsig.key, sc.tsig.mac = key, sig.MAC
-	return sc.tsig.err == 0
+	if sc.tsig.err != 0 {
+		return dns.RcodeNotAuth
+	}
+	return 0
+}
+
+// misplacedTSIG reports whether m holds a TSIG anywhere but as the last
+// record of its additional section, or more than one.
+func misplacedTSIG(m *dns.Msg) bool {
+	isTSIG := func(rr dns.RR) bool { _, ok := rr.(*dns.TSIG); return ok }
+	if slices.ContainsFunc(m.Answer, isTSIG) || slices.ContainsFunc(m.Ns, isTSIG) {
+		return true
+	}
+	return len(m.Extra) > 1 && slices.ContainsFunc(m.Extra[:len(m.Extra)-1], isTSIG)
 }
 
 // signTSIG returns out, the packed answer to a signed query, with the TSIG

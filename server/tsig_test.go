@@ -245,3 +245,30 @@ func TestTSIGTransfer(t *testing.T) {
 		t.Errorf("%d messages, %d records; want several, %d", msgs, records, 3000+28+4)
 	}
 }
+
+// TestTSIGMisplaced: a TSIG that is not the last record of the message, or
+// one of two, gets FORMERR (RFC 8945 §5.1).
+func TestTSIGMisplaced(t *testing.T) {
+	s := tsigServer(t, 0)
+	src := netip.MustParseAddrPort("127.0.0.9:5353")
+	stub := func() *dns.TSIG {
+		return &dns.TSIG{Hdr: dns.RR_Header{Name: xfrKey, Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
+			Algorithm: dns.HmacSHA256, Fudge: 300, TimeSigned: uint64(time.Now().Unix()), MACSize: 2, MAC: "abcd"}
+	}
+	for name, edit := range map[string]func(m *dns.Msg){
+		"before the OPT": func(m *dns.Msg) {
+			m.Extra = append(m.Extra, stub())
+			m.SetEdns0(1232, false)
+		},
+		"in the answer section": func(m *dns.Msg) { m.Answer = append(m.Answer, stub()) },
+		"two of them":           func(m *dns.Msg) { m.Extra = append(m.Extra, stub(), stub()) },
+	} {
+		m := newQuery("contoso.lab", dns.TypeSOA)
+		edit(m)
+		out := s.ServePacket(nil, mustPack(t, m), src, metrics.UDP)
+		var r dns.Msg
+		if err := r.Unpack(out); err != nil || r.Rcode != dns.RcodeFormatError {
+			t.Errorf("a TSIG %s: %v %v, want FORMERR", name, err, r.Rcode)
+		}
+	}
+}
