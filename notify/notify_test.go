@@ -138,6 +138,9 @@ func TestSigned(t *testing.T) {
 	}
 
 	b, got := peer(false)
+	// A sender of its own: the first one's goroutine may still be reading
+	// its settings.
+	s = New(context.Background(), nil)
 	s.timeout, s.tries = 50*time.Millisecond, 2
 	z = zone("contoso.lab.", 3, b)
 	z.TransferTSIG = key
