@@ -220,11 +220,11 @@ func (s *Server) serve(sc *scratch, dst, req []byte, src netip.AddrPort, t metri
 		return s.finish(sc, dst, dns.RcodeBadVers, t, start), nil
 	}
 	snap := s.snap.Load()
-	if rcode := checkTSIG(sc, snap, req); rcode != 0 {
-		return s.finish(sc, dst, rcode, t, start), nil
-	}
 	if snap == nil {
 		return s.finish(sc, dst, dns.RcodeServerFailure, t, start), nil
+	}
+	if rcode := checkTSIG(sc, snap, req); rcode != 0 {
+		return s.finish(sc, dst, rcode, t, start), nil
 	}
 
 	client := src.Addr().Unmap()

@@ -212,27 +212,25 @@ func TestTCPConnectionCap(t *testing.T) {
 			return len(s.conns) == n
 		})
 	}
-	idle := func(n int) { conns(n, true) }
-	a1 := dialTCP(t, addr, "127.2.1.1")
-	if !served(a1) {
-		t.Fatal("connection under the cap not served")
+	// open dials from src, requires the connection served, and waits
+	// until it is the n-th open and idle.
+	open := func(src string, n int) net.Conn {
+		t.Helper()
+		c := dialTCP(t, addr, src)
+		if !served(c) {
+			t.Fatalf("connection %d, from %s, under the caps not served", n, src)
+		}
+		conns(n, true)
+		return c
 	}
-	idle(1)
-	a2 := dialTCP(t, addr, "127.2.1.2")
-	if !served(a2) {
-		t.Fatal("connection under the cap not served")
-	}
-	idle(2)
+	a1 := open("127.2.1.1", 1)
+	a2 := open("127.2.1.2", 2)
 	// A third from the same /24 is over the per-prefix cap.
 	a3 := dialRefusable(t, addr, "127.2.1.3")
 	if served(a3) {
 		t.Error("third connection from one /24 served")
 	}
-	b1 := dialTCP(t, addr, "127.2.2.1")
-	if !served(b1) {
-		t.Fatal("connection from another /24 not served")
-	}
-	idle(3)
+	b1 := open("127.2.2.1", 3) // another /24
 	// Three open: the total cap. A fourth takes the slot of the one idle
 	// longest, a1, which the server closes.
 	c1 := dialTCP(t, addr, "127.2.3.1")

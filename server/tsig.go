@@ -53,10 +53,7 @@ func checkTSIG(sc *scratch, snap *zones.Snapshot, req []byte) int {
 		return 0
 	}
 	sc.tsig = tsigQuery{signed: true, name: sig.Hdr.Name, alg: sig.Algorithm, fudge: sig.Fudge}
-	var key *zones.TSIGKey
-	if snap != nil {
-		key = snap.TSIGKey(sig.Hdr.Name)
-	}
+	key := snap.TSIGKey(sig.Hdr.Name)
 	if key == nil || !strings.EqualFold(dns.Fqdn(key.Algorithm), dns.Fqdn(sig.Algorithm)) {
 		sc.tsig.err = dns.RcodeBadKey
 		return dns.RcodeNotAuth

@@ -29,8 +29,7 @@ type counterBlock [blockSize]atomic.Uint64
 // Safe for concurrent use.
 type Counters struct {
 	mu     sync.Mutex
-	ids    map[string]Counter // guarded by mu; key: metric and labels joined by \xff
-	next   Counter            // guarded by mu; the next id to hand out
+	ids    map[string]Counter // guarded by mu; key: metric and labels joined by \xff; ids run from 1
 	shards [][]*counterBlock  // guarded by mu; [shard][block], blocks never move
 }
 
@@ -38,7 +37,7 @@ type Counters struct {
 func NewCounters() *Counters { return newCounters(RotationShards()) }
 
 func newCounters(shards int) *Counters {
-	return &Counters{ids: make(map[string]Counter), next: 1, shards: make([][]*counterBlock, max(shards, 1))}
+	return &Counters{ids: make(map[string]Counter), shards: make([][]*counterBlock, max(shards, 1))}
 }
 
 // Get returns the counter for metric and labels, creating it at zero.
@@ -49,8 +48,7 @@ func (c *Counters) Get(metric string, labels ...string) Counter {
 	if v, ok := c.ids[key]; ok {
 		return v
 	}
-	v := c.next
-	c.next++
+	v := Counter(len(c.ids) + 1) // 0 is no counter
 	if int(v)/blockSize >= len(c.shards[0]) {
 		for i := range c.shards {
 			c.shards[i] = append(c.shards[i], new(counterBlock))
