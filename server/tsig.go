@@ -42,8 +42,9 @@ func (q *tsigQuery) room() int {
 // checkTSIG reads the TSIG of sc.req, unpacked from req, into sc.tsig and
 // returns the rcode the answer must have instead of the query's own
 // answer: NOTAUTH for a TSIG that does not verify, FORMERR for one that is
-// not the last record of the message or not the only one (RFC 8945 §5.1);
-// 0 when the query may be answered.
+// not the last record of the message or not the only one (RFC 8945 §5.1)
+// or whose RDATA is empty, so that it names no algorithm (§5.2: a TSIG that
+// cannot be understood); 0 when the query may be answered.
 func checkTSIG(sc *scratch, snap *zones.Snapshot, req []byte) int {
 	if misplacedTSIG(&sc.req) {
 		return dns.RcodeFormatError
@@ -51,6 +52,9 @@ func checkTSIG(sc *scratch, snap *zones.Snapshot, req []byte) int {
 	sig := sc.req.IsTsig()
 	if sig == nil {
 		return 0
+	}
+	if sig.Algorithm == "" {
+		return dns.RcodeFormatError
 	}
 	sc.tsig = tsigQuery{signed: true, name: sig.Hdr.Name, alg: sig.Algorithm, fudge: sig.Fudge}
 	key := snap.TSIGKey(sig.Hdr.Name)

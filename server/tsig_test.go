@@ -247,7 +247,8 @@ func TestTSIGTransfer(t *testing.T) {
 }
 
 // TestTSIGMisplaced: a TSIG that is not the last record of the message, or
-// one of two, gets FORMERR (RFC 8945 §5.1).
+// one of two, gets FORMERR (RFC 8945 §5.1); so does one without RDATA,
+// which names no algorithm to answer with (§5.2).
 func TestTSIGMisplaced(t *testing.T) {
 	s := tsigServer(t, 0)
 	src := netip.MustParseAddrPort("127.0.0.9:5353")
@@ -270,5 +271,13 @@ func TestTSIGMisplaced(t *testing.T) {
 		if err := r.Unpack(out); err != nil || r.Rcode != dns.RcodeFormatError {
 			t.Errorf("a TSIG %s: %v %v, want FORMERR", name, err, r.Rcode)
 		}
+	}
+
+	p := mustPack(t, newQuery("contoso.lab", dns.TypeSOA))
+	p[11]++                                                                          // ARCOUNT
+	p = append(p, 0, 0, byte(dns.TypeTSIG), 0, byte(dns.ClassANY), 0, 0, 0, 0, 0, 0) // root owner, TTL 0, RDLENGTH 0
+	var r dns.Msg
+	if err := r.Unpack(s.ServePacket(nil, p, src, metrics.UDP)); err != nil || r.Rcode != dns.RcodeFormatError || r.IsTsig() != nil {
+		t.Errorf("a TSIG without RDATA: %v %v, want FORMERR unsigned", err, r.Rcode)
 	}
 }
