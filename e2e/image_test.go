@@ -226,6 +226,9 @@ func TestImage(t *testing.T) {
 	}
 	size, _ := strconv.Atoi(string(sizeLine[1]))
 	t.Logf("image size %d bytes (%.1f MB; goal under 15 MB)", size, float64(size)/1e6)
+	if size >= 15e6 {
+		t.Errorf("image of %d bytes, want under 15 MB (docs/deploying.md)", size)
+	}
 	t.Cleanup(func() { _, _ = p.run(time.Minute, "rmi", "-f", image) })
 
 	t.Run("contents", func(t *testing.T) { checkImageContents(t, p, image, version, revision) })

@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"fmt"
-	"html/template"
 	"io"
 	"math"
 	"strings"
@@ -20,7 +19,10 @@ func WriteHTML(w io.Writer, r *Report) error {
 	for _, g := range r.Groups {
 		data.Charts = append(data.Charts, chartOf(g))
 	}
-	return htmlTemplate.Execute(w, data)
+	var b strings.Builder
+	writePage(&b, &data)
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 type htmlData struct {
@@ -223,39 +225,167 @@ func runOf(g Group) *runChart {
 
 func round1(v float64) float64 { return math.Round(v*10) / 10 }
 
-var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"ms":         ms,
-	"msn":        func(d time.Duration) string { return strings.TrimSuffix(ms(d), "ms") },
-	"pvalue":     pvalue,
-	"percent":    percent,
-	"localFirst": localFirst,
-	"violations": violations,
-	"fmt2":       func(f Float) string { return f.format(2) },
-	"fmt1":       func(f Float) string { return f.format(1) },
-	"pct":        func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
-	"dash":       dash,
-	"mode":       sourceMode,
-	"qps":        func(f float64) string { return fmt.Sprintf("%.0f", f) },
-	"secs":       func(f float64) string { return fmt.Sprintf("%.2f", f) },
-	"class": func(v string) string {
-		switch v {
-		case "unfair":
-			return "unfair"
-		case "fair?":
-			return "low"
-		case "n/a":
-			return "na"
+// htmlEscaper escapes text for the report's element content and quoted
+// attribute values, as html/template does there.
+var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;", "+", "&#43;", "\x00", "\uFFFD")
+
+// esc escapes s for the page.
+func esc(s string) string { return htmlEscaper.Replace(s) }
+
+// The page is written by hand rather than with html/template: that package
+// calls reflect.Value.MethodByName, which makes the linker keep every
+// exported method of every type in the binary (about 2.5 MB of the 15).
+
+func writePage(b *strings.Builder, d *htmlData) {
+	r := d.R
+	fmt.Fprintf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"+
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"+
+		"<title>sitedns loadtest: %s</title>\n<style>\n%s</style>\n</head>\n<body>\n", esc(r.Server), reportCSS)
+	fmt.Fprintf(b, "<div class=\"banner %s\" role=\"status\"><strong>%s</strong>\n<ul>", esc(d.Banner.Class), esc(d.Banner.Word))
+	for _, l := range d.Banner.Lines {
+		fmt.Fprintf(b, "<li>%s</li>", esc(l))
+	}
+	fmt.Fprintf(b, "</ul></div>\n<h1>sitedns loadtest: %s</h1>\n<div class=\"top\">\n<dl class=\"run\">", esc(r.Server))
+	writeRun(b, r)
+	b.WriteString("\n</dl>\n<table>\n" + summaryHead + "\n<tbody>")
+	for i := range d.Charts {
+		writeSummaryRow(b, &d.Charts[i])
+	}
+	b.WriteString("\n</tbody>\n</table>\n</div>\n" + summaryNote + "\n")
+	for i := range d.Charts {
+		writeChart(b, &d.Charts[i])
+	}
+	b.WriteString("\n</body>\n</html>\n")
+}
+
+// writeRun writes the run's description list: command, ordering, test, run.
+func writeRun(b *strings.Builder, r *Report) {
+	if r.Command != "" {
+		fmt.Fprintf(b, "\n<dt>command</dt><dd><code>%s</code></dd>", esc(r.Command))
+	}
+	b.WriteString("\n<dt>ordering</dt><dd>")
+	if r.NetmaskOrdering {
+		fmt.Fprintf(b, "netmask ordering expected: a client's own network first (IPv4 /%d", r.LocalBits)
+		if r.LocalBits6 != 0 {
+			fmt.Fprintf(b, ", IPv6 /%d", r.LocalBits6)
 		}
-		return "fair"
-	},
-}).Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>sitedns loadtest: {{.R.Server}}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; max-width: 1232px; }
+		b.WriteString("), then rotation")
+	} else {
+		b.WriteString("rotation only (no netmask ordering expected)")
+	}
+	b.WriteString("; expected sets ")
+	if r.ExpectedSets {
+		b.WriteString("from the configuration")
+	} else {
+		b.WriteString("the targets seen, equally weighted")
+	}
+	fmt.Fprintf(b, "</dd>\n<dt>test</dt><dd>chi-square goodness of fit per group, unfair when p &lt; %s (%s over %d groups, Bonferroni)</dd>",
+		esc(fmt.Sprintf("%.3g", r.GroupAlpha)), esc(fmt.Sprint(r.Alpha)), len(r.Groups))
+	fmt.Fprintf(b, "\n<dt>run</dt><dd>%d queries in %.2f s (%.0f qps) from %d clients (%s), started %s; %d responses, %d TCP retries; latency p50 %s, p99 %s, p99.9 %s</dd>",
+		r.Queries, r.Elapsed, r.QPS, r.Clients, esc(sourceMode(r)), esc(r.Started.Format("2006-01-02 15:04:05 MST")),
+		r.Responses, r.TCP, esc(ms(r.Latency.P50)), esc(ms(r.Latency.P99)), esc(ms(r.Latency.P999)))
+}
+
+const summaryHead = `<thead><tr><th>site</th><th>scope</th><th>name</th><th>type</th><th>answers / queries</th><th>max/min</th><th>chi² (df)</th><th>p</th><th>verdict</th><th>netmask hit</th><th>local 1st</th><th>violations</th><th>timeouts / errors</th><th>p50 / p99 / p99.9 ms</th></tr></thead>`
+
+const summaryNote = `<p class="note">max/min: the largest over the smallest first-answer count, each over its expected count (1 is perfectly even).
+p: Pearson's chi-square goodness of fit of the first answers against the expected shares.
+netmask hit: answers whose first record is in the client's own network; local 1st: the same among answers that held such a record.
+violations: answers holding a record outside the scope's expected targets (- when none were given).</p>`
+
+// writeSummaryRow writes the summary table's row of c's group.
+func writeSummaryRow(b *strings.Builder, c *chart) {
+	g := &c.G
+	msn := func(d time.Duration) string { return esc(strings.TrimSuffix(ms(d), "ms")) }
+	fmt.Fprintf(b, "\n<tr><td data-label=\"site\">%s</td><td data-label=\"scope\">%s</td><td data-label=\"name\" class=\"name\">%s</td><td data-label=\"type\">%s</td>",
+		esc(g.Site), esc(dash(g.Scope)), esc(g.Name), esc(g.Type))
+	fmt.Fprintf(b, "<td data-label=\"answers / queries\">%d / %d</td><td data-label=\"max/min\">%s</td><td data-label=\"chi² (df)\">%s (%d)</td><td data-label=\"p\">%s</td>",
+		g.Answers, g.Queries, esc(g.MaxMinRatio.format(2)), esc(g.ChiSquare.format(1)), g.DF, esc(pvalue(g.PValue)))
+	fmt.Fprintf(b, "<td data-label=\"verdict\" class=\"%s\">%s</td><td data-label=\"netmask hit\">%s</td><td data-label=\"local 1st\">%s</td><td data-label=\"violations\">%s</td>",
+		verdictClass(c.Verdict), esc(c.Verdict), esc(percent(g.NetmaskHit)), esc(localFirst(*g)), esc(violations(g.AffinityViolations)))
+	fmt.Fprintf(b, "<td data-label=\"timeouts / errors\">%d / %d</td><td data-label=\"p50 / p99 / p99.9 ms\">%s / %s / %s</td></tr>",
+		g.Timeouts, g.Errors, msn(g.Latency.P50), msn(g.Latency.P99), msn(g.Latency.P999))
+}
+
+// verdictClass is the CSS class of a verdict.
+func verdictClass(v string) string {
+	switch v {
+	case "unfair":
+		return "unfair"
+	case "fair?":
+		return "low"
+	case "n/a":
+		return "na"
+	}
+	return "fair"
+}
+
+// writeChart writes c's heading, bar chart, run chart and note.
+func writeChart(b *strings.Builder, c *chart) {
+	fmt.Fprintf(b, "\n<h2>%s <span class=\"%s\">%s</span></h2>\n", esc(c.Title), verdictClass(c.Verdict), esc(c.Verdict))
+	fmt.Fprintf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">\n<title>%s</title>",
+		c.Width, c.Height, c.Width, c.Height, esc(c.Title), esc(c.Title))
+	for _, l := range c.Grid {
+		fmt.Fprintf(b, "\n<line x1=\"%v\" y1=\"16\" x2=\"%v\" y2=\"%d\" stroke=\"#ddd\" stroke-width=\"1\"/>", l.X, l.X, c.AxisY)
+		fmt.Fprintf(b, "\n<text x=\"%v\" y=\"%d\" dy=\"16\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">%s</text>", l.X, c.AxisY, esc(l.Label))
+	}
+	for _, row := range c.Rows {
+		fill := c.Colour
+		if row.Unexpected {
+			fill = colourUnexpected
+		}
+		fmt.Fprintf(b, "\n<text x=\"%d\" y=\"%d\" dx=\"-8\" font-size=\"12\" text-anchor=\"end\" fill=\"#222\">%s</text>", c.BarX, row.TextY, esc(row.Label))
+		fmt.Fprintf(b, "\n<rect x=\"%d\" y=\"%d\" width=\"%v\" height=\"20\" fill=\"%s\"/>", c.BarX, row.Y, row.W, fill)
+		if row.HasExp {
+			fmt.Fprintf(b, "\n<rect x=\"%v\" y=\"%d\" width=\"2\" height=\"20\" fill=\"#111\"/>", row.ExpX, row.Y)
+		}
+		fmt.Fprintf(b, "\n<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"#222\">%s</text>", c.ValueX, row.TextY, esc(row.Value))
+	}
+	b.WriteString("\n</svg>")
+	if c.Run != nil {
+		writeRunChart(b, c.Run)
+	}
+	writeChartNote(b, c)
+}
+
+// writeRunChart writes the shares across the run as one line a target.
+func writeRunChart(b *strings.Builder, r *runChart) {
+	fmt.Fprintf(b, "\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"share of first answers across the run\">", r.W, r.H, r.W, r.H)
+	b.WriteString("\n<title>share of first answers across the run, in tenths of the answers</title>")
+	for _, t := range r.YGrid {
+		fmt.Fprintf(b, "\n<line x1=\"%d\" y1=\"%v\" x2=\"%d\" y2=\"%v\" stroke=\"#e0e0e0\" stroke-width=\"1\"/>", r.Left, t.Pos, r.Right, t.Pos)
+		fmt.Fprintf(b, "\n<text x=\"%d\" y=\"%v\" dx=\"-6\" dy=\"4\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">%s</text>", r.Left, t.Pos, esc(t.Label))
+	}
+	for _, t := range r.XTicks {
+		fmt.Fprintf(b, "\n<text x=\"%v\" y=\"%d\" dy=\"16\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">%s</text>", t.Pos, r.Bottom, esc(t.Label))
+	}
+	for _, l := range r.Lines {
+		fmt.Fprintf(b, "\n<line x1=\"%d\" y1=\"%v\" x2=\"%d\" y2=\"%v\" stroke=\"%s\" stroke-width=\"1\" stroke-dasharray=\"4 4\"/>", r.Left, l.ExpY, r.Right, l.ExpY, l.Colour)
+		fmt.Fprintf(b, "\n<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"/>", esc(l.Points), l.Colour)
+		fmt.Fprintf(b, "\n<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\" transform=\"translate(10,-9)\"/>", r.Right, l.LegendY, l.Colour)
+		fmt.Fprintf(b, "\n<text x=\"%d\" y=\"%d\" dx=\"26\" font-size=\"11\" fill=\"#222\">%s</text>", r.Right, l.LegendY, esc(l.Target))
+	}
+	b.WriteString("\n</svg>")
+}
+
+// writeChartNote writes the note under c's charts.
+func writeChartNote(b *strings.Builder, c *chart) {
+	b.WriteString("\n<p class=\"note\">Bars: share of first answers per target, coloured by the verdict")
+	if c.G.Expected {
+		b.WriteString(" (expected targets from the configuration)")
+	} else {
+		b.WriteString(" (expected: the targets seen, equally weighted)")
+	}
+	b.WriteString("; black mark: expected share. ")
+	if c.Run != nil {
+		b.WriteString("Lines: the share of each target in each tenth of the group's answers across the run; dashed: its expected share. ")
+	}
+	fmt.Fprintf(b, "%d answers, p = %s, max/min %s.</p>\n", c.G.Answers, esc(pvalue(c.G.PValue)), esc(c.G.MaxMinRatio.format(2)))
+}
+
+// reportCSS styles the page: a 1280 px window, and one card a group on a
+// phone.
+const reportCSS = `body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; max-width: 1232px; }
 h1 { font-size: 1.35em; margin: 0.6em 0 0.3em 0; } h2 { font-size: 1.05em; margin-top: 1.8em; }
 .banner { border: 2px solid; border-radius: 6px; padding: 0.6em 1em; margin: 0 0 1em 0; }
 .banner strong { font-size: 1.5em; margin-right: 0.6em; letter-spacing: 0.04em; }
@@ -287,72 +417,4 @@ svg { display: block; margin: 0.5em 0 1em 0; max-width: 100%; height: auto; }
   td:last-child { border-bottom: none; }
   td::before { content: attr(data-label); font-weight: 600; text-align: left; color: #444; }
 }
-</style>
-</head>
-<body>
-<div class="banner {{.Banner.Class}}" role="status"><strong>{{.Banner.Word}}</strong>
-<ul>{{range .Banner.Lines}}<li>{{.}}</li>{{end}}</ul></div>
-<h1>sitedns loadtest: {{.R.Server}}</h1>
-<div class="top">
-<dl class="run">
-{{- if .R.Command}}
-<dt>command</dt><dd><code>{{.R.Command}}</code></dd>
-{{- end}}
-<dt>ordering</dt><dd>{{if .R.NetmaskOrdering}}netmask ordering expected: a client's own network first (IPv4 /{{.R.LocalBits}}{{if .R.LocalBits6}}, IPv6 /{{.R.LocalBits6}}{{end}}), then rotation{{else}}rotation only (no netmask ordering expected){{end}}; expected sets {{if .R.ExpectedSets}}from the configuration{{else}}the targets seen, equally weighted{{end}}</dd>
-<dt>test</dt><dd>chi-square goodness of fit per group, unfair when p &lt; {{printf "%.3g" .R.GroupAlpha}} ({{.R.Alpha}} over {{len .R.Groups}} groups, Bonferroni)</dd>
-<dt>run</dt><dd>{{.R.Queries}} queries in {{secs .R.Elapsed}} s ({{qps .R.QPS}} qps) from {{.R.Clients}} clients ({{mode .R}}), started {{.R.Started.Format "2006-01-02 15:04:05 MST"}}; {{.R.Responses}} responses, {{.R.TCP}} TCP retries; latency p50 {{ms .R.Latency.P50}}, p99 {{ms .R.Latency.P99}}, p99.9 {{ms .R.Latency.P999}}</dd>
-</dl>
-<table>
-<thead><tr><th>site</th><th>scope</th><th>name</th><th>type</th><th>answers / queries</th><th>max/min</th><th>chi² (df)</th><th>p</th><th>verdict</th><th>netmask hit</th><th>local 1st</th><th>violations</th><th>timeouts / errors</th><th>p50 / p99 / p99.9 ms</th></tr></thead>
-<tbody>
-{{- range .Charts}}{{$g := .G}}
-<tr><td data-label="site">{{$g.Site}}</td><td data-label="scope">{{dash $g.Scope}}</td><td data-label="name" class="name">{{$g.Name}}</td><td data-label="type">{{$g.Type}}</td><td data-label="answers / queries">{{$g.Answers}} / {{$g.Queries}}</td><td data-label="max/min">{{fmt2 $g.MaxMinRatio}}</td><td data-label="chi² (df)">{{fmt1 $g.ChiSquare}} ({{$g.DF}})</td><td data-label="p">{{pvalue $g.PValue}}</td><td data-label="verdict" class="{{class .Verdict}}">{{.Verdict}}</td><td data-label="netmask hit">{{percent $g.NetmaskHit}}</td><td data-label="local 1st">{{localFirst $g}}</td><td data-label="violations">{{violations $g.AffinityViolations}}</td><td data-label="timeouts / errors">{{$g.Timeouts}} / {{$g.Errors}}</td><td data-label="p50 / p99 / p99.9 ms">{{msn $g.Latency.P50}} / {{msn $g.Latency.P99}} / {{msn $g.Latency.P999}}</td></tr>
-{{- end}}
-</tbody>
-</table>
-</div>
-<p class="note">max/min: the largest over the smallest first-answer count, each over its expected count (1 is perfectly even).
-p: Pearson's chi-square goodness of fit of the first answers against the expected shares.
-netmask hit: answers whose first record is in the client's own network; local 1st: the same among answers that held such a record.
-violations: answers holding a record outside the scope's expected targets (- when none were given).</p>
-{{range .Charts}}{{$c := .}}
-<h2>{{.Title}} <span class="{{class .Verdict}}">{{.Verdict}}</span></h2>
-<svg xmlns="http://www.w3.org/2000/svg" width="{{.Width}}" height="{{.Height}}" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="{{.Title}}">
-<title>{{.Title}}</title>
-{{- range .Grid}}
-<line x1="{{.X}}" y1="16" x2="{{.X}}" y2="{{$c.AxisY}}" stroke="#ddd" stroke-width="1"/>
-<text x="{{.X}}" y="{{$c.AxisY}}" dy="16" font-size="11" text-anchor="middle" fill="#555">{{.Label}}</text>
-{{- end}}
-{{- range .Rows}}
-<text x="{{$c.BarX}}" y="{{.TextY}}" dx="-8" font-size="12" text-anchor="end" fill="#222">{{.Label}}</text>
-<rect x="{{$c.BarX}}" y="{{.Y}}" width="{{.W}}" height="20" fill="{{if .Unexpected}}` + colourUnexpected + `{{else}}{{$c.Colour}}{{end}}"/>
-{{- if .HasExp}}
-<rect x="{{.ExpX}}" y="{{.Y}}" width="2" height="20" fill="#111"/>
-{{- end}}
-<text x="{{$c.ValueX}}" y="{{.TextY}}" font-size="12" fill="#222">{{.Value}}</text>
-{{- end}}
-</svg>
-{{- with .Run}}
-<svg xmlns="http://www.w3.org/2000/svg" width="{{.W}}" height="{{.H}}" viewBox="0 0 {{.W}} {{.H}}" role="img" aria-label="share of first answers across the run">
-<title>share of first answers across the run, in tenths of the answers</title>
-{{- $r := .}}
-{{- range .YGrid}}
-<line x1="{{$r.Left}}" y1="{{.Pos}}" x2="{{$r.Right}}" y2="{{.Pos}}" stroke="#e0e0e0" stroke-width="1"/>
-<text x="{{$r.Left}}" y="{{.Pos}}" dx="-6" dy="4" font-size="11" text-anchor="end" fill="#555">{{.Label}}</text>
-{{- end}}
-{{- range .XTicks}}
-<text x="{{.Pos}}" y="{{$r.Bottom}}" dy="16" font-size="11" text-anchor="middle" fill="#555">{{.Label}}</text>
-{{- end}}
-{{- range .Lines}}
-<line x1="{{$r.Left}}" y1="{{.ExpY}}" x2="{{$r.Right}}" y2="{{.ExpY}}" stroke="{{.Colour}}" stroke-width="1" stroke-dasharray="4 4"/>
-<polyline points="{{.Points}}" fill="none" stroke="{{.Colour}}" stroke-width="2"/>
-<rect x="{{$r.Right}}" y="{{.LegendY}}" width="10" height="10" fill="{{.Colour}}" transform="translate(10,-9)"/>
-<text x="{{$r.Right}}" y="{{.LegendY}}" dx="26" font-size="11" fill="#222">{{.Target}}</text>
-{{- end}}
-</svg>
-{{- end}}
-<p class="note">Bars: share of first answers per target, coloured by the verdict{{if .G.Expected}} (expected targets from the configuration){{else}} (expected: the targets seen, equally weighted){{end}}; black mark: expected share. {{if .Run}}Lines: the share of each target in each tenth of the group's answers across the run; dashed: its expected share. {{end}}{{.G.Answers}} answers, p = {{pvalue .G.PValue}}, max/min {{fmt2 .G.MaxMinRatio}}.</p>
-{{end}}
-</body>
-</html>
-`))
+`
