@@ -264,7 +264,7 @@ func (s *Server) notify(sc *scratch, dst, req []byte, src netip.Addr, t metrics.
 		sc.resp.Authoritative = true
 		return s.finish(sc, dst, dns.RcodeSuccess, t, start)
 	}
-	if err := dns.TsigVerify(req, key.Secret, "", false); err != nil {
+	if err := verifyTSIG(req, key.Secret); err != nil {
 		s.log.Info("NOTIFY with a bad signature refused", zap.String("zone", z.Origin), zap.Stringer("from", src), zap.Error(err))
 		sc.resp.Extra = sc.resp.Extra[:0]
 		return s.finish(sc, dst, dns.RcodeNotAuth, t, start)

@@ -58,7 +58,7 @@ records = [
 	return b.String()
 }
 
-func tsigServer(t *testing.T, hosts int) *Server {
+func tsigServer(t testing.TB, hosts int) *Server {
 	t.Helper()
 	snap, err := zones.Parse("tsig.toml", "", []byte(tsigConfig(hosts)), zones.NewCounters())
 	if err != nil {
@@ -69,7 +69,7 @@ func tsigServer(t *testing.T, hosts int) *Server {
 
 // signed packs m signed with key and secret at time at; it returns the
 // message and its MAC.
-func signed(t *testing.T, m *dns.Msg, key, secret string, at time.Time) ([]byte, string) {
+func signed(t testing.TB, m *dns.Msg, key, secret string, at time.Time) ([]byte, string) {
 	t.Helper()
 	m.SetTsig(key, dns.HmacSHA256, 300, at.Unix())
 	b, mac, err := dns.TsigGenerate(m, secret, "", false)
@@ -280,4 +280,54 @@ func TestTSIGMisplaced(t *testing.T) {
 	if err := r.Unpack(s.ServePacket(nil, p, src, metrics.UDP)); err != nil || r.Rcode != dns.RcodeFormatError || r.IsTsig() != nil {
 		t.Errorf("a TSIG without RDATA: %v %v, want FORMERR unsigned", err, r.Rcode)
 	}
+}
+
+// FuzzTSIG: whatever a signed query turns into, the server leaves it as it
+// was, answers with a message that parses, within the UDP limit, and an
+// answer whose TSIG says no error verifies with the key it names, covering
+// the query's MAC.
+func FuzzTSIG(f *testing.F) {
+	s := tsigServer(f, 0)
+	secrets := map[string]string{xfrKey: xfrSecret, "other-key.": "b3RoZXItc2VjcmV0LW9mLXNpeHRlZW4tYnl0ZXM="}
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+		key   string
+	}{
+		{"contoso.lab", dns.TypeSOA, xfrKey},
+		{"big.contoso.lab", dns.TypeA, xfrKey},
+		{"contoso.lab", dns.TypeAXFR, xfrKey},
+		{"contoso.lab", dns.TypeAXFR, "other-key."},
+		{"ns1.contoso.lab", dns.TypeA, "unknown-key."},
+	} {
+		req, _ := signed(f, newQuery(q.name, q.qtype), q.key, xfrSecret, time.Now())
+		f.Add(req, false)
+		f.Add(req, true)
+	}
+	src := netip.MustParseAddrPort("127.0.0.9:5353")
+	f.Fuzz(func(t *testing.T, p []byte, tcp bool) {
+		tr := metrics.UDP
+		if tcp {
+			tr = metrics.TCP
+		}
+		in := string(p)
+		out := s.ServePacket(nil, p, src, tr)
+		if in != string(p) {
+			t.Fatal("ServePacket changed its input") // the tap logs it afterwards
+		}
+		checkReply(t, p, out)
+		if tr == metrics.UDP && len(out) > maxUDPSize {
+			t.Fatalf("UDP reply of %d bytes", len(out))
+		}
+		var r, q dns.Msg
+		if out == nil || r.Unpack(out) != nil || r.IsTsig() == nil || r.IsTsig().Error != 0 {
+			return
+		}
+		if err := q.Unpack(p); err != nil || q.IsTsig() == nil {
+			t.Fatalf("a signed answer to a query without TSIG (%v)", err)
+		}
+		if err := dns.TsigVerify(out, secrets[r.IsTsig().Hdr.Name], q.IsTsig().MAC, false); err != nil {
+			t.Fatalf("the answer's TSIG does not verify: %v", err)
+		}
+	})
 }
