@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 	"go.uber.org/zap"
 
+	"github.com/sitedns/sitedns/internal/atomicfile"
 	"github.com/sitedns/sitedns/internal/serial"
 	"github.com/sitedns/sitedns/zones"
 )
@@ -216,7 +217,7 @@ func (m *Manager) transfer(ctx context.Context, z *zone, st state, p netip.AddrP
 	z.stats.refreshed.Store(now.Unix())
 	z.stats.expired.Store(false)
 	if st.cfg.Store != "" {
-		if err := writeStore(st.cfg.Store, data.Text); err != nil {
+		if err := atomicfile.Write(st.cfg.Store, data.Text); err != nil {
 			m.log.Error("cannot keep the stored copy of a secondary zone", zap.String("zone", z.origin),
 				zap.String("store", st.cfg.Store), zap.Error(err))
 		}

@@ -3,7 +3,6 @@ package secondary
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -44,35 +43,6 @@ func readStore(path, origin string) ([]dns.RR, string, time.Time, error) {
 		return nil, "", time.Time{}, fmt.Errorf("%s: no SOA", path)
 	}
 	return append([]dns.RR{soa}, rrs...), text, fi.ModTime(), nil
-}
-
-// writeStore replaces the stored copy at path with text atomically: a
-// temporary file in the same directory, synced, then renamed over it, so
-// that a crash leaves the old copy or the new one, never half of one.
-func writeStore(path, text string) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.WriteString(text)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-	}
-	return err
 }
 
 // touchStore sets the stored copy's modification time: the zone was found

@@ -113,53 +113,64 @@ func TestSecondaryServFail(t *testing.T) {
 // the difference (RFC 1995 §4), one from the current serial the SOA alone,
 // and one from a serial the deltas do not reach the whole zone.
 func TestIXFROut(t *testing.T) {
-	load := func(serial int, extra string) *zones.Snapshot {
-		text := strings.Replace(secondaryZone, " 7 900 ", fmt.Sprintf(" %d 900 ", serial), 1) + extra
-		snap, err := zones.LoadWith(filepath.Join("..", "testdata", "config", "good", "secondary.toml"), nil,
-			fixedTransfers{"contoso.lab.": {Source: "t", Text: text}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		snap.AXFRAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
-		return snap
-	}
-	v7 := load(7, "old.contoso.lab.\t300\tIN\tA\t10.0.0.7\n")
-	v8 := load(8, "new.contoso.lab.\t300\tIN\tA\t10.0.0.8\n")
-	v9 := load(9, "new.contoso.lab.\t300\tIN\tA\t10.0.0.8\nnine.contoso.lab.\t300\tIN\tA\t10.0.0.9\n")
+	v7 := secondarySnap(t, 7, "old.contoso.lab.\t300\tIN\tA\t10.0.0.7\n")
+	v8 := secondarySnap(t, 8, "new.contoso.lab.\t300\tIN\tA\t10.0.0.8\n")
+	v9 := secondarySnap(t, 9, "new.contoso.lab.\t300\tIN\tA\t10.0.0.8\nnine.contoso.lab.\t300\tIN\tA\t10.0.0.9\n")
 	CarryDeltas(v7, v8)
 	CarryDeltas(v8, v9)
 	s := New(Config{}, v9)
-	ixfr := func(serial uint32) []string {
-		m := new(dns.Msg)
-		m.SetIxfr("contoso.lab.", serial, "dc1.contoso.lab.", "hostmaster.contoso.lab.")
-		req, _ := m.Pack()
-		r := new(dns.Msg)
-		if err := r.Unpack(s.ServePacket(nil, req, netip.MustParseAddrPort("127.0.0.1:5353"), metrics.TCP)); err != nil {
-			t.Fatal(err)
-		}
-		if r.Rcode != dns.RcodeSuccess {
-			t.Fatalf("IXFR from %d: %v", serial, r)
-		}
-		var out []string
-		for _, rr := range r.Answer {
-			if soa, ok := rr.(*dns.SOA); ok {
-				out = append(out, fmt.Sprintf("SOA %d", soa.Serial))
-				continue
-			}
-			out = append(out, rr.Header().Name)
-		}
-		return out
+	if got := ixfr(t, s, 7); !slices.Equal(got, ixfrFrom7) {
+		t.Errorf("IXFR from 7: %v, want %v", got, ixfrFrom7)
 	}
-	want := []string{"SOA 9", "SOA 7", "old.contoso.lab.", "SOA 8", "new.contoso.lab.", "SOA 8", "SOA 9", "nine.contoso.lab.", "SOA 9"}
-	if got := ixfr(7); !slices.Equal(got, want) {
-		t.Errorf("IXFR from 7: %v, want %v", got, want)
-	}
-	if got := ixfr(9); !slices.Equal(got, []string{"SOA 9"}) {
+	if got := ixfr(t, s, 9); !slices.Equal(got, []string{"SOA 9"}) {
 		t.Errorf("IXFR from 9: %v, want the SOA alone", got)
 	}
-	if got := ixfr(3); len(got) < 5 || got[0] != "SOA 9" || got[1] == "SOA 3" || got[len(got)-1] != "SOA 9" {
+	if got := ixfr(t, s, 3); len(got) < 5 || got[0] != "SOA 9" || got[1] == "SOA 3" || got[len(got)-1] != "SOA 9" {
 		t.Errorf("IXFR from 3: %v, want the whole zone", got)
 	}
+}
+
+// ixfrFrom7 is the IXFR from serial 7 of secondarySnap's zone at 9, by way
+// of 8, as ixfr lists it.
+var ixfrFrom7 = []string{"SOA 9", "SOA 7", "old.contoso.lab.", "SOA 8", "new.contoso.lab.", "SOA 8", "SOA 9", "nine.contoso.lab.", "SOA 9"}
+
+// secondarySnap is testdata's secondary.toml with contoso.lab at serial,
+// with the records extra, and transfers allowed to 127.0.0.0/8.
+func secondarySnap(t *testing.T, serial int, extra string) *zones.Snapshot {
+	t.Helper()
+	text := strings.Replace(secondaryZone, " 7 900 ", fmt.Sprintf(" %d 900 ", serial), 1) + extra
+	snap, err := zones.LoadWith(filepath.Join("..", "testdata", "config", "good", "secondary.toml"), nil,
+		fixedTransfers{"contoso.lab.": {Source: "t", Text: text}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.AXFRAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	return snap
+}
+
+// ixfr asks s for an IXFR of contoso.lab from serial over TCP and lists
+// the answer: "SOA n" for an SOA, the owner name for any other record.
+func ixfr(t *testing.T, s *Server, serial uint32) []string {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetIxfr("contoso.lab.", serial, "dc1.contoso.lab.", "hostmaster.contoso.lab.")
+	req, _ := m.Pack()
+	r := new(dns.Msg)
+	if err := r.Unpack(s.ServePacket(nil, req, netip.MustParseAddrPort("127.0.0.1:5353"), metrics.TCP)); err != nil {
+		t.Fatal(err)
+	}
+	if r.Rcode != dns.RcodeSuccess {
+		t.Fatalf("IXFR from %d: %v", serial, r)
+	}
+	var out []string
+	for _, rr := range r.Answer {
+		if soa, ok := rr.(*dns.SOA); ok {
+			out = append(out, fmt.Sprintf("SOA %d", soa.Serial))
+			continue
+		}
+		out = append(out, rr.Header().Name)
+	}
+	return out
 }
 
 // TestNotifySigned: a NOTIFY signed with the zone's key gets a signed

@@ -151,15 +151,21 @@ func CarryDeltas(old, cur *zones.Snapshot) {
 }
 
 // delta is the difference from zone o to zone z, as zoneRecords lists
-// them (a record whose TTL changed is deleted and added).
+// them.
 func delta(o, z *zones.Zone) *zones.Delta {
 	before, after := zoneRecords(o), zoneRecords(z)
-	before, after = before[1:len(before)-1], after[1:len(after)-1]
+	return diff(o.SOA, z.SOA, before[1:len(before)-1], after[1:len(after)-1])
+}
+
+// diff is the difference from the records before, at SOA from, to those
+// after, at SOA to (each without the SOA): a record whose TTL changed is
+// deleted and added.
+func diff(from, to *dns.SOA, before, after []dns.RR) *zones.Delta {
 	old := make(map[string]bool, len(before))
 	for _, rr := range before {
 		old[rr.String()] = true
 	}
-	d := &zones.Delta{From: o.SOA, To: z.SOA}
+	d := &zones.Delta{From: from, To: to}
 	for _, rr := range after {
 		k := rr.String()
 		if old[k] {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -295,6 +296,7 @@ func (c *compiler) server(cfg *fileConfig, snap *Snapshot) {
 		}
 		snap.AXFRAllow = append(snap.AXFRAllow, p)
 	}
+	snap.JournalDir = c.journalDir(blk, cfg.Server.JournalDir, len(snap.AXFRAllow) > 0)
 	// identity and version are answered as one TXT string each.
 	txt := func(key string, v *string) string {
 		if v == nil {
@@ -316,6 +318,36 @@ func (c *compiler) server(cfg *fileConfig, snap *Snapshot) {
 			snap.MaxUDPSize = *m
 		}
 	}
+}
+
+// journalDir is [server] journal_dir made absolute: relative to the config
+// file's directory. A path that is not a directory is an error; a journal
+// without axfr_allow, which keeps nothing since nothing is transferred, a
+// warning.
+func (c *compiler) journalDir(blk span, value string, transfers bool) string {
+	if value == "" {
+		return ""
+	}
+	line := c.loc.value(blk, "journal_dir", value)
+	var dir string
+	switch {
+	case filepath.IsAbs(value):
+		dir = filepath.Clean(value)
+	case c.dir == "":
+		c.add(line, "server: journal_dir", value, "a relative journal_dir needs a config file to be relative to")
+		return ""
+	default:
+		dir = filepath.Join(c.dir, value)
+	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		c.add(line, "server: journal_dir", value, "not a directory")
+		return ""
+	}
+	if !transfers {
+		c.warns = append(c.warns, &Error{File: c.file, Line: line, Field: "server: journal_dir", Value: value,
+			Msg: "no axfr_allow: no zone is transferred, so the journal keeps nothing"})
+	}
+	return dir
 }
 
 // Bounds of [server] max_udp_size. The default is what BIND, Knot and NSD

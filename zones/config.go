@@ -33,6 +33,7 @@ type serverConfig struct {
 	Identity      *string  `toml:"identity"`
 	Version       *string  `toml:"version"`
 	MaxUDPSize    *int     `toml:"max_udp_size"`
+	JournalDir    string   `toml:"journal_dir"`
 }
 
 // rrlConfig is the [rrl] table: response rate limiting (see RateLimit).

@@ -46,6 +46,9 @@ type Snapshot struct {
 	MetricsListen *string
 	// AXFRAllow lists the client prefixes allowed zone transfers.
 	AXFRAllow []netip.Prefix
+	// JournalDir is where each zone's IXFR history is kept across restarts
+	// ([server] journal_dir, absolute); "" keeps it in memory only.
+	JournalDir string
 	// Identity answers the CHAOS TXT queries id.server and hostname.bind,
 	// Version answers version.bind and version.server ([server] identity
 	// and version). "" hides them: the queries are then REFUSED, as every

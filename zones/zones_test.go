@@ -531,3 +531,36 @@ func TestWireSize(t *testing.T) {
 		}
 	}
 }
+
+// TestJournalDir: [server] journal_dir is made absolute against the config
+// file's directory; without a file it must be absolute; without
+// axfr_allow it is a warning.
+func TestJournalDir(t *testing.T) {
+	const zone = "\n[[zone]]\norigin = \"contoso.lab\"\nrecords = [\"sip IN A 127.1.1.30\"]\n"
+	for _, c := range []struct {
+		name, dir, server, want, warn, err string
+	}{
+		{"relative", "/etc/sitedns", `journal_dir = "jnl"` + "\naxfr_allow = [\"127.0.0.1\"]", "/etc/sitedns/jnl", "", ""},
+		{"absolute", "", `journal_dir = "/var/lib/sitedns/../sitedns/jnl"` + "\naxfr_allow = [\"127.0.0.1\"]", "/var/lib/sitedns/jnl", "", ""},
+		{"relative without a file", "", `journal_dir = "jnl"`, "", "", `c.toml:2: server: journal_dir: "jnl": a relative journal_dir needs a config file`},
+		{"no transfers", "", `journal_dir = "/var/lib/sitedns"`, "/var/lib/sitedns", `c.toml:2: server: journal_dir: "/var/lib/sitedns": no axfr_allow`, ""},
+	} {
+		snap, err := Parse("c.toml", c.dir, []byte("[server]\n"+c.server+"\n"+zone), NewCounters())
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: %v, want %q", c.name, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if snap.JournalDir != c.want {
+			t.Errorf("%s: journal in %q, want %q", c.name, snap.JournalDir, c.want)
+		}
+		if warns := snap.Warnings.Error(); (c.warn == "") != (len(snap.Warnings) == 0) || !strings.Contains(warns, c.warn) {
+			t.Errorf("%s: warnings %q, want %q", c.name, warns, c.warn)
+		}
+	}
+}

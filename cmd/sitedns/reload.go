@@ -202,10 +202,21 @@ func (r *reloader) swap(snap *zones.Snapshot) {
 	zones.CarryRotation(old, snap)
 	server.CarryDeltas(old, snap)
 	r.health.swap(r.srv, snap)
+	saveJournal(r.log, old, snap)
 	if r.sec != nil {
 		r.sec.Sync(snap)
 	}
 	if r.notify != nil {
 		r.notify.Changed(old, snap)
+	}
+}
+
+// saveJournal writes the IXFR journals of the zones whose serial changed
+// from old to snap, which serves: a journal that cannot be written is
+// logged, and its zone's history lives on in memory.
+func saveJournal(log *zap.Logger, old, snap *zones.Snapshot) {
+	if err := server.SaveJournal(old, snap); err != nil {
+		log.Error("cannot write the IXFR journal; after a restart the zone's secondaries get the whole zone",
+			zap.String("journal_dir", snap.JournalDir), zap.Error(err))
 	}
 }

@@ -300,6 +300,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}()
 	}
 
+	if err := server.ResumeDeltas(snap); err != nil {
+		log.Warn("IXFR journal not read; until those zones change, their IXFRs get the whole zone",
+			zap.String("journal_dir", snap.JournalDir), zap.Error(err))
+	}
 	stats := metrics.NewStats()
 	stats.Loaded(snap.Loaded) // the start-up load is not a reload
 	srv := server.New(server.Config{
@@ -326,6 +330,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	rl.health = hk
 	rl.notify = dnsnotify.New(ctx, log)
 	go supervise(ctx, log, "the reloader", func() { rl.run(ctx) })
+	saveJournal(log, nil, snap)
 	sec.Sync(snap) // the secondary zones' first SOA checks
 	rl.notify.Changed(nil, snap)
 
