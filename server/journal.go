@@ -44,7 +44,7 @@ func resumed(e *journal.Entry, z *zones.Zone) []*zones.Delta {
 	was := e.SOA()
 	switch {
 	case was.Serial == z.SOA.Serial:
-		return e.Deltas
+		return e.Deltas[max(0, len(e.Deltas)-maxDeltas):]
 	case !serial.Newer(z.SOA.Serial, was.Serial):
 		return nil
 	}
