@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -43,22 +42,15 @@ func TestJournalRestart(t *testing.T) {
 	sec := startBINDSecondary(t, "contoso.lab", listen, downstream, false)
 	waitSerial(t, "BIND secondary", sec.Addr, "contoso.lab.", 1, 10*time.Second)
 
-	transfer := func(serial int) string {
-		m := regexp.MustCompile(fmt.Sprintf(`Transfer completed: \d+ messages, (\d+) records, .*\(serial %d\)`, serial)).FindStringSubmatch(sec.Log())
-		if m == nil {
-			t.Fatalf("no transfer of serial %d in the BIND log:\n%s", serial, grepLines(sec.Log(), "ransfer"))
-		}
-		return m[1]
-	}
 	in = restart(in, 2, journal)
 	waitSerial(t, "BIND secondary", sec.Addr, "contoso.lab.", 2, 15*time.Second) // by NOTIFY: the refresh is an hour away
-	if n := transfer(2); n != "5" {
-		t.Errorf("serial 2 after a restart with the journal came in %s records, want 5 (an IXFR of one host)", n)
+	if n := sec.transferred(t, 2, 5*time.Second); n != 5 {
+		t.Errorf("serial 2 after a restart with the journal came in %d records, want 5 (an IXFR of one host)", n)
 	}
 	restart(in, 3, "")
 	waitSerial(t, "BIND secondary", sec.Addr, "contoso.lab.", 3, 15*time.Second)
-	if n := transfer(3); n != "207" { // the SOA, NS, ns1, 203 hosts, the SOA
-		t.Errorf("serial 3 after a restart without the journal came in %s records, want 207 (the whole zone)", n)
+	if n := sec.transferred(t, 3, 5*time.Second); n != 207 { // the SOA, NS, ns1, 203 hosts, the SOA
+		t.Errorf("serial 3 after a restart without the journal came in %d records, want 207 (the whole zone)", n)
 	}
 	t.Logf("BIND secondary:\n%s", grepLines(sec.Log(), "Transfer completed"))
 }

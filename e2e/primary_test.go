@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -244,6 +245,20 @@ func soaSerial(addr, origin string) (uint32, int, error) {
 		}
 	}
 	return 0, r.Rcode, nil
+}
+
+// transferred waits (at most limit) until BIND logs the completed transfer
+// of serial, which it may log after it answers with the serial, and
+// returns how many records it took.
+func (p *primary) transferred(t *testing.T, serial uint32, limit time.Duration) int {
+	t.Helper()
+	re := regexp.MustCompile(fmt.Sprintf(`Transfer completed: \d+ messages, (\d+) records, .*\(serial %d\)`, serial))
+	var m []string
+	if !pollUntil(limit, func() bool { m = re.FindStringSubmatch(p.Log()); return m != nil }) {
+		t.Fatalf("no transfer of serial %d in the BIND log within %v:\n%s", serial, limit, grepLines(p.Log(), "ransfer"))
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
 }
 
 // waitSerial waits until addr answers origin's SOA with serial, polling
