@@ -79,8 +79,16 @@ type instance struct {
 // and waits until it logs that it is serving.
 func start(t *testing.T, args ...string) *instance {
 	t.Helper()
+	return startUnder(t, nil, args...)
+}
+
+// startUnder is start with the command run by wrapper (e.g. taskset -c 0),
+// if any.
+func startUnder(t *testing.T, wrapper []string, args ...string) *instance {
+	t.Helper()
 	full := append([]string{"serve", "-listen", "127.0.0.1:0", "-metrics-listen", "127.0.0.1:0", "-log-format", "json"}, args...)
-	cmd := exec.Command(sitednsBin, full...)
+	full = append(append(wrapper[:len(wrapper):len(wrapper)], sitednsBin), full...)
+	cmd := exec.Command(full[0], full[1:]...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -75,7 +75,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.logFormat, "log-format", "console", "log format: console or json (start-up errors too)")
 	logLevel := fs.String("log-level", "info", "least level logged: debug, info, warn or error")
 	fs.IntVar(&f.udpWorkers, "udp-workers", 0, "UDP sockets (SO_REUSEPORT) per listen address (default: one per CPU)")
-	udpIO := fs.String("udp-io", string(server.DefaultUDPIO), "how UDP workers wait for datagrams: netpoll (Go's poller) or blocking (a thread per worker sleeping in recvmmsg; Linux only)")
+	udpIO := fs.String("udp-io", string(defaultUDPIO(runtime.GOMAXPROCS(0))), "how UDP workers wait for datagrams: netpoll (Go's poller) or blocking (a thread per worker sleeping in recvmmsg; Linux only). Default: blocking on Linux with two CPUs or more, netpoll with one and elsewhere")
 	fs.DurationVar(&f.lameduck, "lameduck", 0, "on SIGTERM, report not-ready for this long before draining")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "deadline for answering in-flight queries on shutdown")
 	fs.BoolVar(&f.httpReload, "enable-http-reload", false, "accept POST /-/reload on the metrics listener (off: 403); whoever reaches the listener can then make the server reload")
@@ -125,6 +125,18 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 		return nil, fmt.Errorf("serve: -log-format %q: want console or json", f.logFormat)
 	}
 	return f, nil
+}
+
+// defaultUDPIO is -udp-io's default in a process that starts with procs Ps
+// (GOMAXPROCS: the CPUs it may use, within its cgroup's CPU limit):
+// server.DefaultUDPIO, but netpoll with one, where blocking readers' tail
+// latency while a large zone compiles was the worse of the two
+// (docs/performance.md, "Blocking against netpoll").
+func defaultUDPIO(procs int) server.UDPIO {
+	if procs <= 1 {
+		return server.UDPIONetpoll
+	}
+	return server.DefaultUDPIO
 }
 
 const serveUsage = `usage: sitedns serve [-config FILE] [-listen ADDR]... [-metrics-listen ADDR] [flags]
@@ -357,7 +369,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}
 
-	log.Info("serving", zap.String("config", ld.name()), zap.Strings("dns", srv.Addrs()),
+	log.Info("serving", zap.String("config", ld.name()), zap.Strings("dns", srv.Addrs()), zap.String("udp_io", string(f.udpIO)),
 		zap.String("metrics", metricsBound), zap.String("version", versionString()))
 	notify(log, "READY=1\nSTATUS=serving "+ld.name())
 

@@ -5,21 +5,23 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/sitedns/sitedns/server"
 )
 
-// TestServeFlagsUDPIO: -udp-io takes netpoll or blocking, defaults to the
-// platform's default, and rejects anything else naming the flag.
+// TestServeFlagsUDPIO: -udp-io takes netpoll or blocking, defaults to
+// defaultUDPIO of the process's GOMAXPROCS, and rejects anything else
+// naming the flag.
 func TestServeFlagsUDPIO(t *testing.T) {
 	for _, c := range []struct {
 		args    []string
 		want    server.UDPIO
 		wantErr string
 	}{
-		{args: nil, want: server.DefaultUDPIO},
+		{args: nil, want: defaultUDPIO(runtime.GOMAXPROCS(0))},
 		{args: []string{"-udp-io", "netpoll"}, want: server.UDPIONetpoll},
 		{args: []string{"-udp-io", "blocking"}, want: server.UDPIOBlocking},
 		{args: []string{"-udp-io", "epoll"}, wantErr: `serve: -udp-io "epoll": want netpoll or blocking`},
@@ -35,6 +37,15 @@ func TestServeFlagsUDPIO(t *testing.T) {
 			t.Errorf("%q: %v", c.args, err)
 		case f.udpIO != c.want:
 			t.Errorf("%q: udpIO %q, want %q", c.args, f.udpIO, c.want)
+		}
+	}
+}
+
+// TestDefaultUDPIO: netpoll with one CPU, the platform's default with more.
+func TestDefaultUDPIO(t *testing.T) {
+	for procs, want := range map[int]server.UDPIO{1: server.UDPIONetpoll, 2: server.DefaultUDPIO, 64: server.DefaultUDPIO} {
+		if got := defaultUDPIO(procs); got != want {
+			t.Errorf("defaultUDPIO(%d) = %s, want %s", procs, got, want)
 		}
 	}
 }
