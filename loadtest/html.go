@@ -232,10 +232,10 @@ var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"
 // esc escapes s for the page.
 func esc(s string) string { return htmlEscaper.Replace(s) }
 
-// The page is written by hand rather than with html/template: that package
-// calls reflect.Value.MethodByName, which makes the linker keep every
-// exported method of every type in the binary (about 2.5 MB of the 15).
-
+// writePage writes the report page of d. It is written by hand rather than
+// with html/template, which calls reflect.Value.MethodByName: that makes
+// the linker keep every exported method of every type in the binary
+// (cmd/sitedns's TestNoTemplatePackages).
 func writePage(b *strings.Builder, d *htmlData) {
 	r := d.R
 	fmt.Fprintf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"+
