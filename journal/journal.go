@@ -44,6 +44,14 @@ func Path(dir, origin string) string {
 
 // Save replaces the journal at path with e, atomically.
 func Save(path string, e *Entry) error {
+	if err := atomicfile.Write(path, Text(e)); err != nil {
+		return fmt.Errorf("journal %s: %w", path, err)
+	}
+	return nil
+}
+
+// Text is e as its journal file holds it.
+func Text(e *Entry) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "; sitedns IXFR journal: %s at serial %d, then %d differences, each the old SOA,\n", e.SOA().Hdr.Name, e.SOA().Serial, len(e.Deltas))
 	b.WriteString("; the records deleted, the new SOA and the records added (RFC 1995 §4).\n")
@@ -60,10 +68,7 @@ func Save(path string, e *Entry) error {
 		line(d.To)
 		line(d.Added...)
 	}
-	if err := atomicfile.Write(path, b.String()); err != nil {
-		return fmt.Errorf("journal %s: %w", path, err)
-	}
-	return nil
+	return b.String()
 }
 
 // Load reads the journal of the zone origin at path. A file that does not
