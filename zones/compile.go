@@ -329,15 +329,9 @@ func (c *compiler) journalDir(blk span, value string, transfers bool) string {
 		return ""
 	}
 	line := c.loc.value(blk, "journal_dir", value)
-	var dir string
-	switch {
-	case filepath.IsAbs(value):
-		dir = filepath.Clean(value)
-	case c.dir == "":
-		c.add(line, "server: journal_dir", value, "a relative journal_dir needs a config file to be relative to")
+	dir, ok := c.besideConfig(value, line, "server", "journal_dir")
+	if !ok {
 		return ""
-	default:
-		dir = filepath.Join(c.dir, value)
 	}
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		c.add(line, "server: journal_dir", value, "not a directory")
@@ -348,6 +342,20 @@ func (c *compiler) journalDir(blk span, value string, transfers bool) string {
 			Msg: "no axfr_allow: no zone is transferred, so the journal keeps nothing"})
 	}
 	return dir
+}
+
+// besideConfig is the path that field key gives (a file or directory that
+// sitedns writes) made absolute: relative to the config file's directory.
+// A relative one in a config without a file is an error at line.
+func (c *compiler) besideConfig(path string, line int, field, key string) (string, bool) {
+	switch {
+	case filepath.IsAbs(path):
+		return filepath.Clean(path), true
+	case c.dir == "":
+		c.add(line, field+": "+key, path, "a relative "+key+" needs a config file to be relative to")
+		return "", false
+	}
+	return filepath.Join(c.dir, path), true
 }
 
 // Bounds of [server] max_udp_size. The default is what BIND, Knot and NSD

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -201,14 +200,7 @@ func (c *compiler) secondary(zc *zoneConfig, blk span, field string, z *Zone) *S
 		sec.NotifyFrom = append(sec.NotifyFrom, p)
 	}
 	if zc.Store != "" {
-		switch {
-		case filepath.IsAbs(zc.Store):
-			sec.Store = filepath.Clean(zc.Store)
-		case c.dir == "":
-			c.add(c.loc.value(blk, "store", zc.Store), field+": store", zc.Store, "a relative store needs a config file to be relative to")
-		default:
-			sec.Store = filepath.Join(c.dir, zc.Store)
-		}
+		sec.Store, _ = c.besideConfig(zc.Store, c.loc.value(blk, "store", zc.Store), field, "store")
 	}
 	return sec
 }
