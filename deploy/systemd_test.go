@@ -83,6 +83,7 @@ func TestSystemdUnit(t *testing.T) {
 	t.Run("settings", func(t *testing.T) {
 		for _, want := range []struct{ key, value string }{
 			{"DynamicUser", "yes"},
+			{"StateDirectory", "sitedns"}, // the store and journal_dir, writable under ProtectSystem=strict
 			{"AmbientCapabilities", "CAP_NET_BIND_SERVICE"},
 			{"CapabilityBoundingSet", "CAP_NET_BIND_SERVICE"},
 			{"NoNewPrivileges", "yes"},
