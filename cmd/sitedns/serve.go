@@ -341,8 +341,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	rl.mem.raiseProcs = f.udpIO == server.UDPIOBlocking && runtime.GOOS == "linux"
 	rl.health = hk
 	rl.notify = dnsnotify.New(ctx, log)
+	saveJournal(log, nil, snap) // before the reloader, which writes the journals after it
 	go supervise(ctx, log, "the reloader", func() { rl.run(ctx) })
-	saveJournal(log, nil, snap)
 	sec.Sync(snap) // the secondary zones' first SOA checks
 	rl.notify.Changed(nil, snap)
 
