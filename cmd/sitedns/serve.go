@@ -280,18 +280,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 
-	listen := []string(f.listen)
-	if len(listen) == 0 {
-		listen = snap.Listen
-	}
-	if len(listen) == 0 {
-		listen = []string{defaultListen}
-	}
-	metricsAddr := f.metricsListen
-	if !f.metricsSet && snap.MetricsListen != nil {
-		metricsAddr = *snap.MetricsListen
-	}
-
+	listen, metricsAddr := addresses(f, snap)
 	udpWorkers := udpWorkersFor(f, len(listen), log)
 
 	hk := newHealthKeeper(log)
@@ -312,10 +301,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}()
 	}
 
-	if err := server.ResumeDeltas(snap); err != nil {
-		log.Warn("IXFR journal not read; until those zones change, their IXFRs get the whole zone",
-			zap.String("journal_dir", snap.JournalDir), zap.Error(err))
-	}
+	resumeJournal(log, snap)
 	stats := metrics.NewStats()
 	stats.Loaded(snap.Loaded) // the start-up load is not a reload
 	srv := server.New(server.Config{
@@ -356,12 +342,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			reload = func() error { return rl.reload(ctx) } // the reloader logs the error
 		}
 		ready := func() bool { return !shuttingDown.Load() && srv.Snapshot() != nil }
-		var extra []prometheus.Collector
+		extra := []prometheus.Collector{hk.mon, sec.Collector()}
 		if dt != nil {
 			extra = append(extra, dt)
 		}
-		httpSrv, metricsBound, err = serveMetrics(metricsAddr, stats, srv, ready, reload, log,
-			append(extra, hk.mon, sec.Collector())...)
+		httpSrv, metricsBound, err = serveMetrics(metricsAddr, stats, srv, ready, reload, log, extra...)
 		if err != nil {
 			log.Error("cannot listen for metrics", zap.String("addr", metricsAddr), zap.Error(err))
 			_ = srv.Shutdown(context.Background())
@@ -378,6 +363,33 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	code := stop(srv, httpSrv, f, log)
 	log.Info("stopped")
 	return code
+}
+
+// addresses returns where to answer DNS and where to serve /metrics: the
+// flags' addresses, else the config's, else the defaults.
+func addresses(f *serveFlags, snap *zones.Snapshot) (listen []string, metrics string) {
+	listen = f.listen
+	if len(listen) == 0 {
+		listen = snap.Listen
+	}
+	if len(listen) == 0 {
+		listen = []string{defaultListen}
+	}
+	metrics = f.metricsListen
+	if !f.metricsSet && snap.MetricsListen != nil {
+		metrics = *snap.MetricsListen
+	}
+	return listen, metrics
+}
+
+// resumeJournal gives the zones of snap, the first snapshot, the IXFR
+// history their journals kept (server.ResumeDeltas); a journal that does
+// not read is logged.
+func resumeJournal(log *zap.Logger, snap *zones.Snapshot) {
+	if err := server.ResumeDeltas(snap); err != nil {
+		log.Warn("IXFR journal not read; until those zones change, their IXFRs get the whole zone",
+			zap.String("journal_dir", snap.JournalDir), zap.Error(err))
+	}
 }
 
 // reloadOnSignals starts what reloads the server besides HTTP: SIGHUP, the
