@@ -112,7 +112,8 @@ func queryStream(t *testing.T, in *instance, rate int, stop <-chan struct{}) fun
 
 // TestReloadStorm: 30 back-to-back reloads of the bench config
 // (deploy/bench/gen) while a client queries at 500 q/s. Peak RSS (VmHWM)
-// stays within 2.2x the steady RSS after the first load, and queries are
+// stays within 2.2x the steady RSS after the first load (2.5x for a -race
+// binary), and queries are
 // answered (at most one in a thousand later than 1 s). It prints the peak ratio and the latency percentiles before and
 // during the storm (figures, not assertions: the machine is shared).
 //
@@ -188,8 +189,15 @@ func TestReloadStorm(t *testing.T) {
 		pct(storm, 0.5), pct(storm, 0.99), pct(storm, 0.999), pct(storm, 1), len(storm), lost)
 	t.Logf("GOMAXPROCS %v between reloads; %v collections during the storm, the longest stop-the-world pause of the last 256 collections %v; the server's threads that lived through it waited %v for a CPU in the kernel's run queue (%v a second)",
 		procs, gcs, longestPause.Round(time.Microsecond), waited.Round(time.Millisecond), (waited / time.Duration(max(1, took/time.Second))).Round(time.Millisecond))
-	if ratio > 2.2 {
-		t.Errorf("peak RSS %.2fx the steady RSS, want at most 2.2x", ratio)
+	bound := 2.2
+	if raceBuild {
+		// The race detector's shadow memory grows with the heap but lies
+		// outside the memory limit a compile runs under; the strict bound
+		// runs without -race in CI.
+		bound = 2.5
+	}
+	if ratio > bound {
+		t.Errorf("peak RSS %.2fx the steady RSS, want at most %.1fx", ratio, bound)
 	}
 	// A query unanswered within a second on a machine this busy is the
 	// scheduler's doing as much as ours: a few in a thousand pass.
